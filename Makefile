@@ -1,0 +1,40 @@
+# Fanout — the two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test stop bench install messages clean
+.DEFAULT_GOAL := run
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Fanout needs Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Start PostgreSQL + Redis (private ones unless DATABASE_URL/REDIS_URL are set), migrate,
+## seed the demo seller and start web, Celery worker and beat in the background.
+run: $(STAMP)
+	@$(VPY) -m erp.devstack run
+
+## The whole test suite against real PostgreSQL, Redis, a Celery worker and Chromium.
+test: $(STAMP)
+	@$(VPY) -m erp.devstack test $(ARGS)
+
+## Stop what `make run` started (and the private servers).
+stop:
+	@test -x $(VPY) && $(VPY) -m erp.devstack stop || true
+
+## make bench NAME=tenants
+bench: $(STAMP)
+	@$(VPY) -m erp.devstack bench $(NAME) $(ARGS)
+
+messages: $(STAMP)
+	cd $(CURDIR) && $(VPY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=.var && $(VPY) manage.py compilemessages --ignore=.venv
+
+clean: stop
+	rm -rf .var $(VENV)

@@ -1,0 +1,47 @@
+import zoneinfo
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone, translation
+
+from accounts.modules import Module
+
+_MODULE_NAMESPACES = frozenset(Module.values)
+
+
+class UserPreferencesMiddleware:
+    """Show times in the signed-in user's time zone and pages in their language."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(user, "time_zone"):
+            timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = translation.get_language()
+        else:
+            timezone.deactivate()
+        return self.get_response(request)
+
+
+class ModulePermissionMiddleware:
+    """The one place that decides whether a staff member may use a module: every URL included
+    under a module's namespace (orders:, inventory:, team:, ...) answers 403 to a user whose
+    role lacks that module. Anonymous users never get here (LoginRequiredMiddleware runs first)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        modules = [ns for ns in (match.namespaces if match else []) if ns in _MODULE_NAMESPACES]
+        if not modules:
+            return None
+        user = request.user
+        if not user.is_authenticated or not all(user.can_use(m) for m in modules):
+            raise PermissionDenied
+        return None

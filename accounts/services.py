@@ -1,0 +1,229 @@
+"""Every write on staff accounts: users, invitations, roles, sign-in hand-off."""
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import IntegrityError, connection, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.exceptions import AccountsError, InvitationInvalid
+from accounts.models import AuditEvent, Invitation, User
+from accounts.modules import Role
+
+_INVITE_SALT = "fanout.accounts.invitation"
+_HANDOFF_SALT = "fanout.accounts.signup-handoff"
+HANDOFF_MAX_AGE_S = 300
+
+
+def audit_record(*, actor: User | None, verb: str, target=None, data: dict | None = None) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=actor if actor and actor.pk else None,
+        verb=verb,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        data=data or {},
+    )
+
+
+def user_create(*, email: str, password: str | None, full_name: str, role: str, actor: User | None = None) -> User:
+    """Create a staff user in the current seller schema. Owners may use the seller's Django admin."""
+    is_owner = role == Role.OWNER
+    user = User(email=email.strip().lower(), full_name=full_name.strip(), role=role, is_staff=is_owner, is_superuser=is_owner)
+    user.set_password(password) if password else user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit_record(actor=actor or user, verb="user.created", target=user, data={"role": role})
+    return user
+
+
+def _owner_count_excluding(user: User) -> int:
+    return User.objects.filter(role=Role.OWNER, is_active=True).exclude(pk=user.pk).count()
+
+
+@transaction.atomic
+def user_role_change(*, user_id: int, role: str, actor: User) -> User:
+    """Give a staff member another role. Refuses to leave the seller without an active Owner."""
+    if role not in Role.values:
+        raise AccountsError(_("Unknown role."))
+    user = User.objects.select_for_update().get(pk=user_id)
+    if user.role == role:
+        return user
+    if user.role == Role.OWNER and _owner_count_excluding(user) == 0:
+        raise AccountsError(_("A seller needs at least one active Owner. Make someone else Owner first."))
+    old = user.role
+    user.role = role
+    user.is_staff = user.is_superuser = role == Role.OWNER
+    user.save(update_fields=["role", "is_staff", "is_superuser"])
+    audit_record(actor=actor, verb="user.role_changed", target=user, data={"from": old, "to": role})
+    return user
+
+
+@transaction.atomic
+def user_active_set(*, user_id: int, active: bool, actor: User) -> User:
+    user = User.objects.select_for_update().get(pk=user_id)
+    if user.pk == actor.pk and not active:
+        raise AccountsError(_("You cannot deactivate your own account."))
+    if not active and user.role == Role.OWNER and _owner_count_excluding(user) == 0:
+        raise AccountsError(_("A seller needs at least one active Owner."))
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit_record(actor=actor, verb="user.activated" if active else "user.deactivated", target=user)
+    return user
+
+
+def user_preferences_update(*, user: User, time_zone: str, language: str) -> User:
+    user.time_zone = time_zone
+    user.language = language
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["time_zone", "language"])
+    return user
+
+
+# Invitations -----------------------------------------------------------------------------------
+
+def invitation_token(*, invitation: Invitation) -> str:
+    return signing.dumps({"i": invitation.pk, "s": connection.schema_name}, salt=_INVITE_SALT, compress=True)
+
+
+def invitation_from_token(*, token: str) -> Invitation:
+    """The pending invitation a link stands for, in the current schema. Raises InvitationInvalid."""
+    try:
+        payload = signing.loads(token, salt=_INVITE_SALT)
+    except signing.BadSignature as exc:
+        raise InvitationInvalid(_("This invitation link is not valid.")) from exc
+    if payload.get("s") != connection.schema_name:
+        raise InvitationInvalid(_("This invitation link is not valid."))
+    invitation = Invitation.objects.filter(pk=payload.get("i")).first()
+    if invitation is None or invitation.status == "revoked":
+        raise InvitationInvalid(_("This invitation was withdrawn. Ask the owner for a new one."))
+    if invitation.status == "accepted":
+        raise InvitationInvalid(_("This invitation was already used. Sign in instead."))
+    if invitation.status == "expired":
+        raise InvitationInvalid(_("This invitation has expired. Ask the owner for a new one."))
+    return invitation
+
+
+@transaction.atomic
+def invitation_create(*, email: str, role: str, invited_by: User) -> Invitation:
+    """Invite someone to this seller's team; the email is sent by a task after commit.
+    Raises AccountsError if they already have an account or an open invitation."""
+    from accounts.tasks import invitation_send_email
+
+    email = email.strip().lower()
+    if role not in Role.values:
+        raise AccountsError(_("Unknown role."))
+    if User.objects.filter(email__iexact=email).exists():
+        raise AccountsError(_("%(email)s is already on the team.") % {"email": email})
+    now = timezone.now()
+    # An expired invitation no longer blocks a new one.
+    Invitation.objects.filter(
+        email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__lte=now
+    ).update(revoked_at=now)
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.create(
+                email=email, role=role, invited_by=invited_by, expires_at=now + timedelta(days=settings.STAFF_INVITATION_DAYS)
+            )
+    except IntegrityError as exc:
+        raise AccountsError(_("%(email)s already has an open invitation. Resend it instead.") % {"email": email}) from exc
+    audit_record(actor=invited_by, verb="invitation.created", target=invitation, data={"email": email, "role": role})
+    transaction.on_commit(partial(invitation_send_email.delay, invitation.pk))
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(*, invitation_id: int, actor: User) -> Invitation:
+    from accounts.tasks import invitation_send_email
+
+    invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
+    if invitation.status != "pending":
+        raise AccountsError(_("Only pending invitations can be resent."))
+    invitation.email_sent_at = None
+    invitation.expires_at = timezone.now() + timedelta(days=settings.STAFF_INVITATION_DAYS)
+    invitation.save(update_fields=["email_sent_at", "expires_at"])
+    audit_record(actor=actor, verb="invitation.resent", target=invitation)
+    transaction.on_commit(partial(invitation_send_email.delay, invitation.pk))
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation_id: int, actor: User) -> Invitation:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
+    if invitation.status == "accepted":
+        raise AccountsError(_("This invitation was already accepted; deactivate the user instead."))
+    if invitation.revoked_at is None:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        audit_record(actor=actor, verb="invitation.revoked", target=invitation)
+    return invitation
+
+
+def invitation_email_send(*, invitation_id: int, site_url: str) -> bool:
+    """Send the invitation email once (claimed with a conditional update, so a redelivered task
+    sends nothing). Returns whether this call sent it."""
+    invitation = Invitation.objects.filter(pk=invitation_id).first()
+    if invitation is None or invitation.status != "pending":
+        return False
+    claimed = Invitation.objects.filter(pk=invitation_id, email_sent_at__isnull=True).update(email_sent_at=timezone.now())
+    if not claimed:
+        return False
+    link = f"{site_url}/invite/{invitation_token(invitation=invitation)}/"
+    context = {"invitation": invitation, "link": link, "inviter": invitation.invited_by, "site_url": site_url}
+    send_mail(
+        subject=_("You are invited to join %(site)s on Fanout") % {"site": site_url},
+        message=render_to_string("accounts/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+    return True
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, full_name: str, password: str) -> User:
+    """Turn a pending invitation into an active staff account with the invited role.
+    Raises InvitationInvalid or django ValidationError (weak password)."""
+    invitation = invitation_from_token(token=token)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status != "pending":
+        raise InvitationInvalid(_("This invitation was already used. Sign in instead."))
+    validate_password(password, user=User(email=invitation.email, full_name=full_name))
+    user = user_create(email=invitation.email, password=password, full_name=full_name, role=invitation.role, actor=None)
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    audit_record(actor=user, verb="invitation.accepted", target=invitation)
+    return user
+
+
+def invitations_purge_expired(*, older_than_days: int = 30) -> int:
+    """Delete invitations that expired unused more than `older_than_days` ago."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted, _detail = Invitation.objects.filter(accepted_at__isnull=True, expires_at__lt=cutoff).delete()
+    return deleted
+
+
+# Sign-up hand-off: the public site creates the owner, the seller's site signs them in. ----------
+
+def login_link_create(*, user: User, schema_name: str) -> str:
+    """A short-lived, single-use sign-in token for `user` on the seller site of `schema_name`.
+    Single use because it is bound to the user's last_login, which signing in changes."""
+    last = user.last_login.isoformat() if user.last_login else ""
+    return signing.dumps({"u": user.pk, "s": schema_name, "l": last}, salt=_HANDOFF_SALT, compress=True)
+
+
+def login_link_user(*, token: str) -> User | None:
+    try:
+        payload = signing.loads(token, salt=_HANDOFF_SALT, max_age=HANDOFF_MAX_AGE_S)
+    except signing.BadSignature:
+        return None
+    if payload.get("s") != connection.schema_name:
+        return None
+    user = User.objects.filter(pk=payload.get("u"), is_active=True).first()
+    if user is None:
+        return None
+    last = user.last_login.isoformat() if user.last_login else ""
+    return user if last == payload.get("l") else None

@@ -1,0 +1,49 @@
+"""The one Celery app. Tenant-aware: a task sent inside a tenant's schema context carries the
+schema name in its headers and runs in that schema (tenant-schemas-celery)."""
+import os
+
+from celery.schedules import crontab
+from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings.local")
+
+app = TenantAwareCeleryApp("erp")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Entries without `tenant_schemas` run once per seller schema (TenantAwareDatabaseScheduler).
+app.conf.beat_schedule = {
+    "accounts.invitations_expire": {
+        "task": "accounts.invitations_expire",
+        "schedule": crontab(minute=15, hour="*/6"),
+    },
+}
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    from django.db import InterfaceError, OperationalError
+    from kombu.exceptions import OperationalError as BrokerError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    return (OperationalError, InterfaceError, BrokerError, RedisConnectionError)
+
+
+def fanout_task(*, name: str, max_retries: int = 5, soft_time_limit: int = 60, time_limit: int = 90, **options):
+    """The one decorator for Fanout tasks: explicit name, late ack, time limits, and retries with
+    exponential backoff for transient infrastructure errors only. Tasks take ids (JSON), re-read
+    their rows and must be safe to run twice."""
+    return app.task(
+        name=name,
+        bind=True,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        soft_time_limit=soft_time_limit,
+        time_limit=time_limit,
+        autoretry_for=_transient_errors(),
+        retry_backoff=True,
+        retry_backoff_max=600,
+        retry_jitter=True,
+        max_retries=max_retries,
+        serializer="json",
+        **options,
+    )

@@ -1,0 +1,112 @@
+"""Writes on sellers (tenants). Runs in the public schema."""
+import logging
+from dataclasses import dataclass
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context, tenant_context
+
+from accounts.models import Role, User
+from accounts.services import user_create
+from erp.tenancy import tenant_host
+from sellers.exceptions import SignupError
+from sellers.models import Domain, Seller
+from sellers.validators import schema_name_for, validate_subdomain
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SignupResult:
+    seller: Seller
+    owner: User
+
+
+def _schema_exists(schema_name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [schema_name])
+        return cursor.fetchone() is not None
+
+
+def subdomain_is_taken(*, subdomain: str) -> bool:
+    return (
+        Seller.objects.filter(subdomain=subdomain).exists()
+        or Domain.objects.filter(domain=tenant_host(subdomain=subdomain)).exists()
+        or _schema_exists(schema_name_for(subdomain))
+    )
+
+
+def signup_validate(*, company_name: str, subdomain: str, owner_email: str, password: str) -> dict[str, list[str]]:
+    """Every reason the sign-up would be refused, by form field. Empty when it may proceed."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, exc: ValidationError) -> None:
+        errors.setdefault(field, []).extend(exc.messages)
+
+    if not company_name.strip():
+        errors["company_name"] = [_("Enter your company name.")]
+    try:
+        validate_subdomain(subdomain)
+    except ValidationError as exc:
+        add("subdomain", exc)
+    else:
+        if subdomain_is_taken(subdomain=subdomain):
+            errors["subdomain"] = [_("This subdomain is already taken.")]
+    try:
+        validate_email(owner_email)
+    except ValidationError as exc:
+        add("owner_email", exc)
+    try:
+        validate_password(password, user=User(email=owner_email, full_name=company_name))
+    except ValidationError as exc:
+        add("password", exc)
+    return errors
+
+
+def seller_signup(*, company_name: str, subdomain: str, owner_email: str, password: str) -> SignupResult:
+    """Create a seller: its schema (migrated), its domain and its Owner account — all of it or
+    nothing. The whole sign-up runs in one transaction; PostgreSQL's transactional DDL means a
+    failure at any step leaves no schema, no seller row and no domain behind.
+
+    Raises SignupError (field -> messages) for invalid or taken input.
+    """
+    subdomain = subdomain.strip().lower()
+    owner_email = owner_email.strip().lower()
+    company_name = company_name.strip()
+    errors = signup_validate(company_name=company_name, subdomain=subdomain, owner_email=owner_email, password=password)
+    if errors:
+        raise SignupError(errors)
+
+    with schema_context("public"):
+        try:
+            with transaction.atomic():
+                seller = Seller(
+                    name=company_name,
+                    subdomain=subdomain,
+                    schema_name=schema_name_for(subdomain),
+                    owner_email=owner_email,
+                )
+                seller.save(verbosity=0)  # creates and migrates the schema, inside this transaction
+                Domain.objects.create(domain=tenant_host(subdomain=subdomain), tenant=seller, is_primary=True)
+                with tenant_context(seller):
+                    owner = user_create(email=owner_email, password=password, full_name="", role=Role.OWNER)
+        except IntegrityError as exc:
+            # Lost a race with another sign-up for the same subdomain.
+            logger.info("sign-up for %s lost a race: %s", subdomain, exc)
+            raise SignupError({"subdomain": [_("This subdomain is already taken.")]}) from exc
+    logger.info("seller %s signed up (schema %s)", seller.subdomain, seller.schema_name)
+    return SignupResult(seller=seller, owner=owner)
+
+
+def public_tenant_ensure(*, domains: list[str]) -> Seller:
+    """The platform's own (public) tenant and its domains. Idempotent."""
+    with schema_context("public"):
+        public, _created = Seller.objects.get_or_create(
+            schema_name="public", defaults={"name": "Fanout platform", "subdomain": "public"}
+        )
+        for i, domain in enumerate(domains):
+            Domain.objects.get_or_create(domain=domain, defaults={"tenant": public, "is_primary": i == 0})
+    return public
