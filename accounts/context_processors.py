@@ -1,6 +1,6 @@
 from django.db import connection
 
-from accounts.modules import NAVIGATION
+from accounts.modules import ICONS, NAVIGATION
 
 
 def navigation(request):
@@ -15,4 +15,4 @@ def navigation(request):
         if user.can_use(item.module)
     ]
     tenant = getattr(connection, "tenant", None)
-    return {"nav_items": items, "current_seller": tenant}
+    return {"nav_items": items, "current_seller": tenant, "icons": ICONS}

@@ -50,6 +50,22 @@ ROLE_DESCRIPTIONS: dict[str, str] = {
 }
 
 
+# Stroke paths (24x24 viewBox) for the navigation icons, drawn with currentColor.
+ICONS = {
+    "home": "M3 11l9-8 9 8v10h-6v-6H9v6H3z",
+    "orders": "M3 7l9-4 9 4v10l-9 4-9-4z M3 7l9 4 9-4 M12 11v10",
+    "inventory": "M20 12l-8 8-9-9V3h8z M7.5 7.5h.01",
+    "warehouses": "M3 21V9l9-6 9 6v12 M9 21v-6h6v6",
+    "creators": "M12 2l3 7h7l-5.5 4.5 2 7.5-6.5-4.5-6.5 4.5 2-7.5L2 9h7z",
+    "commissions": "M12 1v22 M17 5H9.5a3.5 3.5 0 0 0 0 7h5a3.5 3.5 0 0 1 0 7H6",
+    "bi": "M3 3v18h18 M7 15l4-4 3 3 5-6",
+    "team": "M17 21v-2a4 4 0 0 0-4-4H5a4 4 0 0 0-4 4v2 M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8z M23 21v-2a4 4 0 0 0-3-3.9 M16 3.1a4 4 0 0 1 0 7.8",
+    "preferences": "M4 21v-7 M4 10V3 M12 21v-9 M12 8V3 M20 21v-5 M20 12V3 M1 14h6 M9 8h6 M17 16h6",
+    "admin": "M14.7 6.3a4 4 0 0 0-5.4 5.4L3 18l3 3 6.3-6.3a4 4 0 0 0 5.4-5.4l-2.5 2.5-2.4-.6-.6-2.4z",
+    "signout": "M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4 M16 17l5-5-5-5 M21 12H9",
+}
+
+
 @dataclass(frozen=True)
 class NavItem:
     module: str
@@ -60,13 +76,13 @@ class NavItem:
 
 # Order of the app shell's navigation.
 NAVIGATION: tuple[NavItem, ...] = (
-    NavItem(Module.ORDERS, _("Orders"), "orders:index", "📦"),
-    NavItem(Module.INVENTORY, _("Inventory"), "inventory:index", "🏷️"),
-    NavItem(Module.WAREHOUSES, _("Warehouses"), "warehouses:index", "🏭"),
-    NavItem(Module.CREATORS, _("Creators"), "creators:index", "⭐"),
-    NavItem(Module.COMMISSIONS, _("Commissions"), "commissions:index", "💵"),
-    NavItem(Module.BI, _("Insights"), "bi:index", "📈"),
-    NavItem(Module.TEAM, _("Team"), "team:index", "👥"),
+    NavItem(Module.ORDERS, _("Orders"), "orders:index", ICONS["orders"]),
+    NavItem(Module.INVENTORY, _("Inventory"), "inventory:index", ICONS["inventory"]),
+    NavItem(Module.WAREHOUSES, _("Warehouses"), "warehouses:index", ICONS["warehouses"]),
+    NavItem(Module.CREATORS, _("Creators"), "creators:index", ICONS["creators"]),
+    NavItem(Module.COMMISSIONS, _("Commissions"), "commissions:index", ICONS["commissions"]),
+    NavItem(Module.BI, _("Insights"), "bi:index", ICONS["bi"]),
+    NavItem(Module.TEAM, _("Team"), "team:index", ICONS["team"]),
 )
 
 

@@ -1,0 +1,99 @@
+"""Every staff URL: 403 for a role without its module, login redirect for anonymous users."""
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.modules import NAVIGATION, Module, Role, modules_for_role
+from tests.support import client_for, make_user
+
+# Pages that must stay reachable without signing in.
+PUBLIC_NAMES = {"accounts:login", "accounts:welcome", "accounts:invitation_accept", "set_language"}
+# Signing out in the middle of the sweep would make every later answer a login redirect.
+NOT_SWEPT = PUBLIC_NAMES | {"accounts:logout"}
+SAMPLE_ARGS = {"token": "x", "user_id": "1", "invitation_id": "1", "object_id": "1"}
+
+
+def _walk(patterns, prefix="", namespaces=()):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = (*namespaces, p.namespace) if p.namespace else namespaces
+            yield from _walk(p.url_patterns, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern), namespaces, p.name
+
+
+def _concrete(route: str) -> str:
+    import re
+
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: SAMPLE_ARGS.get(m.group(1), "1"), route)
+    path = path.replace("^", "").replace("$", "").replace("\\Z", "")
+    return "/" + path
+
+
+def staff_urls():
+    """(path, module or None) for every URL of the seller site except admin and public pages."""
+    found = []
+    for route, namespaces, name in _walk(get_resolver("erp.urls_tenants").url_patterns):
+        full_name = ":".join([*namespaces, name or ""])
+        if not name or full_name in NOT_SWEPT or "seller_admin" in namespaces or "(?P" in route:
+            continue
+        module = next((ns for ns in namespaces if ns in Module.values), None)
+        found.append((_concrete(route), module))
+    return found
+
+
+STAFF_URLS = staff_urls()
+
+
+def test_every_module_has_urls_in_the_sweep():
+    assert {m for _, m in STAFF_URLS if m} == set(Module.values)
+    assert len(STAFF_URLS) >= 14
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_every_staff_url_answers_403_to_a_role_without_its_module(alpha, role):
+    user = make_user(alpha, role=role)
+    client = client_for(alpha, user)
+    allowed = modules_for_role(role)
+    for path, module in STAFF_URLS:
+        for method in ("get", "post"):
+            status = getattr(client, method)(path).status_code
+            if module is not None and module not in allowed:
+                assert status == 403, f"{role} {method.upper()} {path} -> {status}"
+            else:
+                assert status != 403, f"{role} {method.upper()} {path} -> {status}"
+
+
+def test_every_staff_url_redirects_anonymous_users_to_login(alpha):
+    client = client_for(alpha)
+    for path, _module in STAFF_URLS:
+        for method in ("get", "post"):
+            response = getattr(client, method)(path)
+            assert response.status_code == 302, f"{method.upper()} {path} -> {response.status_code}"
+            assert response["Location"].startswith("/login/?next="), path
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_navigation_shows_exactly_the_modules_of_the_role(alpha, role):
+    page = client_for(alpha, make_user(alpha, role=role)).get("/").content.decode()
+    for item in NAVIGATION:
+        shown = f'data-module="{item.url_name}"' in page
+        assert shown == (item.module in modules_for_role(role)), f"{role}: {item.module}"
+
+
+def test_deactivated_user_loses_access_immediately(alpha):
+    user = make_user(alpha, role=Role.MANAGER)
+    client = client_for(alpha, user)
+    assert client.get("/orders/").status_code == 200
+    from django_tenants.utils import tenant_context
+
+    with tenant_context(alpha):
+        user.is_active = False
+        user.save()
+    assert client.get("/orders/").status_code == 302
+
+
+def test_logout_ends_the_session(alpha):
+    client = client_for(alpha, make_user(alpha, role=Role.ANALYST))
+    assert client.get("/").status_code == 200
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/").status_code == 302

@@ -1,0 +1,77 @@
+"""Helpers shared by the tests (the fixtures are in conftest.py)."""
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from accounts.services import user_create
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "Correct-horse-42"
+
+
+def test_database_url() -> str:
+    """DATABASE_URL of the test database, for processes the tests start (worker, web server)."""
+    s = connection.settings_dict
+    host = s.get("HOST") or s.get("OPTIONS", {}).get("host", "")
+    auth = quote(s["USER"]) + (f":{quote(s['PASSWORD'])}" if s.get("PASSWORD") else "")
+    if host.startswith("/"):
+        return f"postgres://{auth}@/{s['NAME']}?host={quote(host)}"
+    return f"postgres://{auth}@{host}:{s.get('PORT') or 5432}/{s['NAME']}"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, DATABASE_URL=test_database_url(), DJANGO_SETTINGS_MODULE="erp.settings.test", PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_web_server(port: int, **env: str) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "erp.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "60"],
+        cwd=ROOT,
+        env=subprocess_env(DJANGO_SETTINGS_MODULE="erp.settings.test", FANOUT_SITE_URL=f"http://localhost:{port}", **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": f"localhost:{port}"}), timeout=2):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stdout.read().decode())
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("web server did not start")
+
+
+def make_user(seller, *, role: str, email: str | None = None, **extra) -> User:
+    with tenant_context(seller):
+        return user_create(email=email or f"{role}.{secrets.token_hex(3)}@{seller.subdomain}.test", password=PASSWORD, full_name=f"{role.title()} Person", role=role, **extra)
+
+
+def client_for(seller, user: User | None = None) -> Client:
+    """A test client on the seller's host, signed in as `user` (session stored in its schema)."""
+    client = Client(HTTP_HOST=f"{seller.subdomain}.localhost")
+    if user is not None:
+        with tenant_context(seller):
+            client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client

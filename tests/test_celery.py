@@ -1,0 +1,100 @@
+"""Celery: configuration, and a real worker process writing into the right tenant schema."""
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+from django_tenants.utils import schema_context, tenant_context
+
+from accounts.models import Invitation
+from accounts.modules import Role
+from accounts.tasks import invitation_send_email, invitations_expire
+from erp.celery import app
+from sellers.models import Seller
+from tests.support import ROOT, subprocess_env
+
+
+def test_tasks_are_named_json_only_late_acked_and_time_limited():
+    assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
+    for task in (invitation_send_email, invitations_expire):
+        assert task.name.startswith("accounts.")
+        assert task.acks_late is True and task.reject_on_worker_lost is True
+        assert 0 < task.soft_time_limit < task.time_limit
+        assert task.max_retries and task.retry_backoff
+    assert app.conf.broker_url == settings.REDIS_URL or app.conf.broker_url == settings.CELERY_BROKER_URL
+    beat = app.conf.beat_schedule["accounts.invitations_expire"]
+    assert beat["task"] == "accounts.invitations_expire" and "tenant_schemas" not in beat  # runs per seller
+    assert settings.CELERY_BEAT_SCHEDULER.endswith("TenantAwareDatabaseScheduler")
+
+
+@pytest.fixture
+def worker(committed, tmp_path):
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    mail_dir = tmp_path / "mail"
+    env = subprocess_env(
+        CELERY_DEFAULT_QUEUE=queue,
+        DJANGO_EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        DJANGO_EMAIL_FILE_PATH=str(mail_dir),
+        FANOUT_SITE_URL="http://localhost:8000",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "erp", "worker", "-Q", queue, "--pool", "solo", "--loglevel", "INFO",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    original_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        yield {"proc": proc, "mail_dir": mail_dir}
+    finally:
+        app.conf.task_default_queue = original_queue
+        proc.terminate()
+        try:
+            output = proc.communicate(timeout=20)[0].decode()
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output = proc.communicate()[0].decode()
+        print(output[-4000:])
+
+
+def _make_invitation(seller: Seller, email: str) -> Invitation:
+    with tenant_context(seller):
+        return Invitation.objects.create(email=email, role=Role.ANALYST, expires_at=timezone.now() + timezone.timedelta(days=7))
+
+
+@pytest.mark.worker
+def test_task_sent_inside_tenant_a_writes_into_a_schema_only(worker):
+    with schema_context("public"):
+        alpha, beta = Seller.objects.get(subdomain="alpha"), Seller.objects.get(subdomain="beta")
+    tag = uuid.uuid4().hex[:6]
+    # Same primary key in both schemas: only the schema can tell them apart.
+    inv_a = _make_invitation(alpha, f"a-{tag}@alpha.test")
+    with tenant_context(beta):
+        inv_b = Invitation.objects.create(
+            pk=inv_a.pk, email=f"b-{tag}@beta.test", role=Role.ANALYST, expires_at=timezone.now() + timezone.timedelta(days=7)
+        )
+    try:
+        with tenant_context(alpha):
+            invitation_send_email.delay(inv_a.pk)
+
+        deadline = time.monotonic() + 60
+        sent_a = None
+        while time.monotonic() < deadline and sent_a is None:
+            time.sleep(0.3)
+            with tenant_context(alpha):
+                sent_a = Invitation.objects.get(pk=inv_a.pk).email_sent_at
+        assert sent_a is not None, "the worker did not run the task in alpha's schema"
+        with tenant_context(beta):
+            assert Invitation.objects.get(pk=inv_b.pk).email_sent_at is None
+        # The email the worker sent links to alpha's own site.
+        mails = "".join(p.read_text() for p in worker["mail_dir"].glob("*.log"))
+        assert f"a-{tag}@alpha.test" in mails and "http://alpha.localhost:8000/invite/" in mails
+        assert f"b-{tag}@beta.test" not in mails
+    finally:
+        with tenant_context(alpha):
+            Invitation.objects.filter(pk=inv_a.pk).delete()
+        with tenant_context(beta):
+            Invitation.objects.filter(pk=inv_b.pk).delete()
