@@ -1,0 +1,49 @@
+from pathlib import Path
+
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from accounts.modules import Role
+from tests.support import ROOT, client_for, make_user
+
+
+def test_staff_site_speaks_simplified_chinese_for_a_chinese_user(alpha):
+    user = make_user(alpha, role=Role.OWNER)
+    with tenant_context(alpha):
+        user.language = "zh-hans"
+        user.save()
+    page = client_for(alpha, user).get("/")
+    html = page.content.decode()
+    assert page["Content-Language"] == "zh-hans"
+    assert "您好" in html and "订单" in html and "退出登录" in html
+    assert "Sign out" not in html
+
+
+def test_public_site_follows_the_browser_language(db):
+    page = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").get("/signup/")
+    assert "创建商家账户" in page.content.decode()
+    assert "Create your seller account" in Client(HTTP_HOST="localhost").get("/signup/").content.decode()
+
+
+def test_every_message_is_translated_and_compiled():
+    po = (ROOT / "locale/zh_Hans/LC_MESSAGES/django.po").read_text(encoding="utf-8")
+    mo = Path(ROOT / "locale/zh_Hans/LC_MESSAGES/django.mo")
+    entries = po.split("\n\n")[1:]
+    untranslated = [e for e in entries if 'msgstr ""' in e and e.rstrip().endswith('msgstr ""') and "#~" not in e]
+    assert untranslated == []
+    assert "fuzzy" not in po.split("\n\n", 1)[1]
+    assert mo.exists() and mo.stat().st_size > 1000
+
+
+def test_times_are_shown_in_the_users_time_zone(alpha):
+    user = make_user(alpha, role=Role.ANALYST)
+    with tenant_context(alpha):
+        user.time_zone = "Asia/Shanghai"
+        user.save()
+    html = client_for(alpha, user).get("/account/preferences/").content.decode()
+    assert "Times are shown in Asia/Shanghai" in html
+    from django.utils import timezone
+    import zoneinfo
+
+    shanghai_hour = timezone.now().astimezone(zoneinfo.ZoneInfo("Asia/Shanghai")).strftime("%-I")
+    assert f"It is now " in html and shanghai_hour in html.split("It is now", 1)[1][:40]
