@@ -48,8 +48,36 @@ def _pgserver(cleanup_mode=None):
     return pgserver.get_server(str(PGDATA), cleanup_mode=cleanup_mode)
 
 
+def libpq_url(url: str) -> str:
+    # libpq understands postgresql://; the Django-style postgres:// means the same.
+    return "postgresql" + url[len("postgres"):] if url.startswith("postgres://") else url
+
+
+def url_with_database(url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def database_ensure(url: str) -> None:
+    """Create the database DATABASE_URL names when the server has no such database yet."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    try:
+        with psycopg.connect(libpq_url(url_with_database(url, "postgres")), autocommit=True, connect_timeout=10) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{name}"')
+                say(f"created database {name}")
+    except psycopg.Error as exc:
+        raise SystemExit(f"[fanout] cannot reach or prepare the database in DATABASE_URL: {exc}") from exc
+
+
 def postgres_url() -> str:
     if os.environ.get("DATABASE_URL"):
+        database_ensure(os.environ["DATABASE_URL"])
         return os.environ["DATABASE_URL"]
     t = time.monotonic()
     server = _pgserver()
