@@ -5,7 +5,8 @@ from accounts.modules import ICONS, NAVIGATION
 
 def navigation(request):
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not hasattr(user, "can_use"):
+    on_seller_site = connection.schema_name != "public"
+    if user is None or not user.is_authenticated or not on_seller_site:
         return {}
     match = getattr(request, "resolver_match", None)
     current = set(match.namespaces) if match else set()
@@ -15,4 +16,4 @@ def navigation(request):
         if user.can_use(item.module)
     ]
     tenant = getattr(connection, "tenant", None)
-    return {"nav_items": items, "current_seller": tenant, "icons": ICONS}
+    return {"staff_shell": True, "nav_items": items, "current_seller": tenant, "icons": ICONS}

@@ -153,3 +153,26 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verb} {self.target_type}:{self.target_id}"
+
+    @property
+    def summary(self) -> str:
+        """One readable sentence for activity lists."""
+        role_label = dict(Role.choices)
+        data = self.data or {}
+        templates = {
+            "user.created": _("Account created as %(role)s"),
+            "user.role_changed": _("Role changed from %(from)s to %(to)s"),
+            "user.activated": _("Account reactivated"),
+            "user.deactivated": _("Account deactivated"),
+            "invitation.created": _("Invited %(email)s as %(role)s"),
+            "invitation.resent": _("Invitation resent"),
+            "invitation.revoked": _("Invitation withdrawn"),
+            "invitation.accepted": _("Invitation accepted"),
+        }
+        values = {k: role_label.get(v, v) for k, v in data.items()}
+        values.setdefault("email", "")
+        template = templates.get(self.verb)
+        try:
+            return str(template) % values if template else self.verb
+        except (KeyError, TypeError):
+            return self.verb

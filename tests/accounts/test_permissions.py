@@ -97,3 +97,11 @@ def test_logout_ends_the_session(alpha):
     assert client.get("/").status_code == 200
     assert client.post("/logout/").status_code == 302
     assert client.get("/").status_code == 302
+
+
+def test_forbidden_page_keeps_the_app_shell_and_explains_why(alpha):
+    page = client_for(alpha, make_user(alpha, role=Role.ANALYST)).get("/orders/")
+    html = page.content.decode()
+    assert page.status_code == 403
+    assert "Your role does not include this module" in html
+    assert 'data-module="bi:index"' in html and 'data-module="orders:index"' not in html

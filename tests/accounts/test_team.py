@@ -115,3 +115,13 @@ def test_preferences_change_language_and_time_zone(alpha):
     page = client.get("/account/preferences/")
     assert page["Content-Language"] == "zh-hans"
     assert "Asia/Shanghai" in page.content.decode()
+
+
+def test_team_page_shows_activity_as_sentences(alpha, django_capture_on_commit_callbacks):
+    owner = make_user(alpha, role=Role.OWNER)
+    client = client_for(alpha, owner)
+    with django_capture_on_commit_callbacks():
+        client.post("/team/invite/", {"email": "story@alpha.test", "role": Role.FINANCE})
+    html = client.get("/team/").content.decode()
+    assert "Invited story@alpha.test as Finance" in html
+    assert "{&#x27;role&#x27;" not in html
