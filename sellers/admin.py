@@ -22,6 +22,10 @@ class SellerAdmin(admin.ModelAdmin):
         # The subdomain names the schema; changing it after creation would orphan it.
         return self.readonly_fields + (("subdomain",) if obj else ())
 
+    def has_delete_permission(self, request, obj=None):
+        # The public tenant is the platform itself; deleting a seller drops its whole schema.
+        return obj is None or obj.schema_name != "public"
+
     def has_add_permission(self, request):
         return False  # sellers are created through sign-up, which builds the schema and owner
 

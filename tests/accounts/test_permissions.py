@@ -6,7 +6,10 @@ from accounts.modules import NAVIGATION, Module, Role, modules_for_role
 from tests.support import client_for, make_user
 
 # Pages that must stay reachable without signing in.
-PUBLIC_NAMES = {"accounts:login", "accounts:welcome", "accounts:invitation_accept", "set_language"}
+PUBLIC_NAMES = {
+    "accounts:login", "accounts:welcome", "accounts:invitation_accept", "set_language", "accounts:password_reset",
+    "accounts:password_reset_done", "accounts:password_reset_confirm", "accounts:password_reset_complete",
+}
 # Signing out in the middle of the sweep would make every later answer a login redirect.
 NOT_SWEPT = PUBLIC_NAMES | {"accounts:logout"}
 SAMPLE_ARGS = {"token": "x", "user_id": "1", "invitation_id": "1", "object_id": "1"}

@@ -1,0 +1,57 @@
+import re
+
+from django.core import mail
+from django_tenants.utils import schema_context, tenant_context
+
+from accounts.modules import Role
+from sellers.models import Seller
+from tests.support import PASSWORD, client_for, make_user
+
+
+def test_staff_resets_a_forgotten_password_by_email(alpha):
+    user = make_user(alpha, role=Role.FINANCE)
+    client = client_for(alpha)
+    sent = client.post("/password-reset/", {"email": user.email.upper()}, follow=True)
+    assert "Check your email" in sent.content.decode()
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == [user.email]
+    link = re.search(r"http://alpha\.localhost(/password-reset/[^\s]+/)", mail.outbox[0].body).group(1)
+
+    form = client.get(link, follow=True)
+    assert "Choose a new password" in form.content.decode()
+    new_password = "Brand-new-secret-77"
+    done = client.post(form.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password}, follow=True)
+    assert "Password changed" in done.content.decode()
+    assert client.post("/login/", {"username": user.email, "password": new_password}).status_code == 302
+    # The link is single-use.
+    assert "invalid or was already used" in client_for(alpha).get(link, follow=True).content.decode()
+
+
+def test_password_reset_for_an_unknown_email_says_the_same_and_sends_nothing(alpha):
+    response = client_for(alpha).post("/password-reset/", {"email": "owner@beta.test"}, follow=True)
+    assert "Check your email" in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_staff_changes_their_password(alpha):
+    user = make_user(alpha, role=Role.ANALYST)
+    client = client_for(alpha, user)
+    wrong = client.post("/account/password/", {"old_password": "nope", "new_password1": "Another-pass-88", "new_password2": "Another-pass-88"})
+    assert "Your old password was entered incorrectly" in wrong.content.decode()
+    ok = client.post("/account/password/", {"old_password": PASSWORD, "new_password1": "Another-pass-88", "new_password2": "Another-pass-88"}, follow=True)
+    assert "Your new password is in use" in ok.content.decode()
+    with tenant_context(alpha):
+        user.refresh_from_db()
+        assert user.check_password("Another-pass-88")
+
+
+def test_suspended_seller_site_is_closed_until_reactivated(alpha):
+    owner = make_user(alpha, role=Role.OWNER)
+    client = client_for(alpha, owner)
+    with schema_context("public"):
+        Seller.objects.filter(pk=alpha.pk).update(is_active=False)
+    for path in ("/", "/login/", "/admin/", "/orders/"):
+        response = client.get(path)
+        assert response.status_code == 403 and "suspended" in response.content.decode(), path
+    with schema_context("public"):
+        Seller.objects.filter(pk=alpha.pk).update(is_active=True)
+    assert client.get("/").status_code == 200
