@@ -47,6 +47,7 @@ SHARED_APPS = [
     "axes",
     "django_celery_beat",
     "django_htmx",
+    "djmoney",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -205,3 +206,10 @@ LOGGING = {
 
 # Where people reach the platform; seller sites are <subdomain>.<host of this URL>.
 FANOUT_SITE_URL = env("FANOUT_SITE_URL", default="http://localhost:8000")
+
+# Money: one currency per seller for now; amounts carry it explicitly (django-money).
+CURRENCIES = ("USD", "CNY", "EUR", "GBP", "CAD")
+DEFAULT_CURRENCY = "USD"
+# Reservations: at most this many run against the database at once per process, so that a
+# burst of clients queues here instead of piling up on a hot SKU's row lock.
+FANOUT_RESERVATION_CONCURRENCY = env.int("FANOUT_RESERVATION_CONCURRENCY", default=8)

@@ -1,0 +1,55 @@
+"""Reads of stock. `sellable_quantity` is THE rule for how much a holder may take; every page,
+the reservation service and the channel stock sync use it.
+
+The rule (documented on the SKU page too):
+  pool_free    = on hand − reserved − safety stock           (all warehouses; never below 0)
+  safety stock = max(safety units, ⌈on hand × safety % / 100⌉)
+  open quota   = quota − used, for each allocation of the SKU
+  unallocated  = max(pool_free − Σ open quotas, 0)
+  sellable(holder) = min(pool_free, holder's open quota + unallocated)
+A holder takes from its own quota first and may then dip into the unallocated remainder, never
+into another holder's ring-fenced quota or into safety stock.
+Example: 100 on hand, safety 20 → pool_free 80. With no allocations any distributor sees 80.
+A holds 50 and B 30 → unallocated 0: A sees 50, B sees 30 and C sees 0 (C cannot reserve 40).
+"""
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+from inventory.models import SKU, Allocation, HolderKind
+
+
+@dataclass(frozen=True)
+class Holder:
+    kind: str
+    ref: str
+
+    @classmethod
+    def channel(cls, name: str) -> "Holder":
+        return cls(HolderKind.CHANNEL, name)
+
+    @classmethod
+    def creator(cls, creator_id) -> "Holder":
+        return cls(HolderKind.CREATOR, str(creator_id))
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.ref}"
+
+
+def safety_units(*, on_hand: int, units: int, percent: Decimal) -> int:
+    return max(units, math.ceil(on_hand * Decimal(percent) / 100))
+
+
+def pool_free(*, sku: SKU) -> int:
+    safety = safety_units(on_hand=sku.on_hand, units=sku.safety_stock_units, percent=sku.safety_stock_percent)
+    return max(sku.on_hand - sku.reserved - safety, 0)
+
+
+def sellable_quantity(*, sku: SKU, holder: Holder, allocation: Allocation | None = None) -> int:
+    """Units `holder` may reserve of `sku` right now (pool counters as loaded on `sku`)."""
+    if allocation is None:
+        allocation = Allocation.objects.filter(sku=sku, holder_kind=holder.kind, holder_ref=holder.ref).first()
+    own_open = (allocation.quota - allocation.used) if allocation else 0
+    free = pool_free(sku=sku)
+    unallocated = max(free - sku.quota_open, 0)
+    return min(free, own_open + unallocated)

@@ -1,0 +1,241 @@
+"""Reserve, release and consume (ship) all lines of an order at one warehouse, or none."""
+import threading
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from djmoney.money import Money
+
+from inventory.exceptions import InsufficientStock, InventoryError, Shortage
+from inventory.models import SKU, MoveKind, Reservation, ReservationLine, ReservationStatus, StockMove
+from inventory.selectors import Holder, sellable_quantity
+from inventory.services.levels import POOL_FREE_SQL, cogs_of, lots_consume_fifo, moves_record, stock_unreserved
+
+# Caps how many reservations of this process talk to the database at once: beyond a handful,
+# more clients on one hot SKU only queue on its row lock and slow everyone down.
+_db_slots = threading.BoundedSemaphore(settings.FANOUT_RESERVATION_CONCURRENCY)
+
+_RESERVE_LINE_SQL = f"""
+WITH p AS (
+    UPDATE inventory_sku SET reserved = reserved + %(n)s, quota_open = quota_open - %(t)s
+    WHERE id = %(sku)s AND {POOL_FREE_SQL} >= %(n)s
+      AND ({POOL_FREE_SQL} - %(n)s >= quota_open - %(t)s OR %(t)s = %(n)s)
+    RETURNING id
+), s AS (
+    UPDATE inventory_stock SET reserved = reserved + %(n)s
+    WHERE sku_id IN (SELECT id FROM p) AND warehouse_id = %(wh)s AND on_hand - reserved >= %(n)s
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM s)
+"""
+
+_TAKE_QUOTA_SQL = """
+WITH v AS (SELECT unnest(%(skus)s::bigint[]) AS sku_id, unnest(%(qty)s::int[]) AS n),
+old AS (
+    SELECT a.id, a.sku_id, a.used, a.quota, v.n FROM inventory_allocation a JOIN v ON v.sku_id = a.sku_id
+    WHERE a.holder_kind = %(kind)s AND a.holder_ref = %(ref)s ORDER BY a.id FOR UPDATE OF a
+)
+UPDATE inventory_allocation a SET used = old.used + LEAST(old.n, old.quota - old.used)
+FROM old WHERE a.id = old.id
+RETURNING a.sku_id, LEAST(old.n, old.quota - old.used)
+"""
+
+
+class _ShortLines(Exception):
+    def __init__(self, sku_ids: list[int]):
+        self.sku_ids = sku_ids
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku_id: int
+    quantity: int
+
+
+def _validated_lines(lines) -> dict[int, int]:
+    merged: dict[int, int] = {}
+    for i, line in enumerate(lines, start=1):
+        sku_id, quantity = (line.sku_id, line.quantity) if isinstance(line, LineRequest) else line
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            raise InventoryError(f"line {i}: quantity must be a whole number above zero, got {quantity!r}")
+        merged[sku_id] = merged.get(sku_id, 0) + quantity
+    if not merged:
+        raise InventoryError("an order needs at least one line")
+    return merged
+
+
+def reservation_create(*, reference: str, warehouse_id: int, holder: Holder, lines) -> Reservation:
+    """Reserve every line (sku_id, quantity) at one warehouse for `holder`, or nothing.
+
+    Guarantees: never oversells (pool and warehouse counters change only through conditional
+    UPDATEs, backed by CheckConstraints); never deadlocks (locks taken in the module's fixed
+    order); a replay with the same reference returns the existing reservation unchanged.
+    Raises InsufficientStock listing every short line, or InventoryError for bad input.
+    """
+    wanted = _validated_lines(lines)
+    from warehouses.models import Warehouse
+
+    skus = {s.pk: s for s in SKU.objects.filter(pk__in=wanted)}
+    unknown = sorted(set(wanted) - set(skus))
+    if unknown:
+        raise InventoryError(f"unknown SKU id(s): {', '.join(map(str, unknown))}")
+    inactive = sorted(s.code for s in skus.values() if not s.is_active)
+    if inactive:
+        raise InventoryError(f"inactive SKU(s): {', '.join(inactive)}")
+    if not Warehouse.objects.filter(pk=warehouse_id, is_active=True).exists():
+        raise InventoryError(f"unknown or inactive warehouse id {warehouse_id}")
+
+    existing = Reservation.objects.filter(reference=reference).first()
+    if existing is not None:
+        return existing
+
+    order = sorted(wanted)
+    with _db_slots:
+        try:
+            return _reserve(reference=reference, warehouse_id=warehouse_id, holder=holder, wanted=wanted, order=order, skus=skus)
+        except _ShortLines as short:
+            # Outside the rolled-back transaction: report what is really available now.
+            raise InsufficientStock([_shortage(skus[s], wanted[s], warehouse_id, holder) for s in short.sku_ids]) from None
+        except IntegrityError:
+            # A concurrent replay of the same reference won the unique constraint.
+            existing = Reservation.objects.filter(reference=reference).first()
+            if existing is None:
+                raise
+            return existing
+
+
+@transaction.atomic
+def _reserve(*, reference, warehouse_id, holder, wanted, order, skus) -> Reservation:
+    reservation = Reservation.objects.create(reference=reference, warehouse_id=warehouse_id, holder_kind=holder.kind, holder_ref=holder.ref)
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_QUOTA_SQL, {"skus": order, "qty": [wanted[s] for s in order], "kind": holder.kind, "ref": holder.ref})
+        from_quota = {sku_id: taken for sku_id, taken in cursor.fetchall()}
+    ReservationLine.objects.bulk_create(
+        ReservationLine(reservation=reservation, sku_id=s, quantity=wanted[s], from_quota=from_quota.get(s, 0)) for s in order
+    )
+    moves_record([
+        StockMove(sku_id=s, warehouse_id=warehouse_id, kind=MoveKind.RESERVE, reserved_delta=wanted[s], reference=reference)
+        for s in order
+    ])
+    shortages = []
+    with connection.cursor() as cursor:
+        for s in order:
+            cursor.execute(_RESERVE_LINE_SQL, {"n": wanted[s], "t": from_quota.get(s, 0), "sku": s, "wh": warehouse_id})
+            pool_ok, stock_ok = cursor.fetchone()
+            if not (pool_ok and stock_ok):
+                shortages.append(s)
+    if shortages:
+        raise _ShortLines(shortages)  # rolls the whole reservation back
+    return reservation
+
+
+def _shortage(sku: SKU, requested: int, warehouse_id: int, holder: Holder) -> Shortage:
+    sku.refresh_from_db(fields=["on_hand", "reserved", "quota_open"])
+    available = min(sellable_quantity(sku=sku, holder=holder), stock_unreserved(sku_id=sku.pk, warehouse_id=warehouse_id))
+    return Shortage(sku_code=sku.code, requested=requested, available=max(available, 0))
+
+
+def _lock_active(reference: str) -> Reservation:
+    reservation = Reservation.objects.select_for_update().filter(reference=reference).first()
+    if reservation is None:
+        raise InventoryError(f"no reservation {reference!r}")
+    return reservation
+
+
+# Gives quota back (release) or spends it (consume) for all lines at once, in allocation id order.
+_QUOTA_RETURN_SQL = """
+WITH v AS (SELECT unnest(%(skus)s::bigint[]) AS sku_id, unnest(%(t)s::int[]) AS t),
+old AS (
+    SELECT a.id, v.t FROM inventory_allocation a JOIN v ON v.sku_id = a.sku_id
+    WHERE a.holder_kind = %(kind)s AND a.holder_ref = %(ref)s AND v.t > 0 ORDER BY a.id FOR UPDATE OF a
+)
+UPDATE inventory_allocation a SET used = a.used - old.t, quota = a.quota - CASE WHEN %(consume)s THEN old.t ELSE 0 END
+FROM old WHERE a.id = old.id
+"""
+
+# The stock row is updated only after (and because) the pool row was: one statement, fixed order.
+_RELEASE_LINE_SQL = """
+WITH p AS (
+    UPDATE inventory_sku SET reserved = reserved - %(n)s, quota_open = quota_open + %(t)s WHERE id = %(sku)s RETURNING id
+)
+UPDATE inventory_stock SET reserved = reserved - %(n)s WHERE sku_id IN (SELECT id FROM p) AND warehouse_id = %(wh)s
+"""
+
+_CONSUME_LINE_SQL = """
+WITH p AS (
+    UPDATE inventory_sku SET reserved = reserved - %(n)s, on_hand = on_hand - %(n)s WHERE id = %(sku)s RETURNING id
+)
+UPDATE inventory_stock SET reserved = reserved - %(n)s, on_hand = on_hand - %(n)s
+WHERE sku_id IN (SELECT id FROM p) AND warehouse_id = %(wh)s
+"""
+
+
+def _apply(reservation: Reservation, lines: list[ReservationLine], *, line_sql: str, consume: bool) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_QUOTA_RETURN_SQL, {
+            "skus": [line.sku_id for line in lines], "t": [line.from_quota for line in lines],
+            "kind": reservation.holder_kind, "ref": reservation.holder_ref, "consume": consume,
+        })
+        for line in lines:
+            cursor.execute(line_sql, {"n": line.quantity, "t": line.from_quota, "sku": line.sku_id, "wh": reservation.warehouse_id})
+            if cursor.rowcount != 1:
+                raise InventoryError(f"stock row missing for SKU {line.sku_id} at warehouse {reservation.warehouse_id}")
+
+
+@transaction.atomic
+def reservation_release(*, reference: str, actor=None) -> Reservation:
+    """Give every line of an active reservation back to the pool (and quota). Idempotent:
+    releasing a released reservation does nothing; a shipped one cannot be released."""
+    reservation = _lock_active(reference)
+    if reservation.status == ReservationStatus.RELEASED:
+        return reservation
+    if reservation.status != ReservationStatus.ACTIVE:
+        raise InventoryError(f"reservation {reference} was already shipped")
+    lines = list(reservation.lines.order_by("sku_id"))
+    _apply(reservation, lines, line_sql=_RELEASE_LINE_SQL, consume=False)
+    moves_record([
+        StockMove(sku_id=line.sku_id, warehouse_id=reservation.warehouse_id, kind=MoveKind.RELEASE,
+                  reserved_delta=-line.quantity, reference=reference, actor=actor)
+        for line in lines
+    ])
+    reservation.status = ReservationStatus.RELEASED
+    reservation.save(update_fields=["status"])
+    return reservation
+
+
+@transaction.atomic
+def reservation_consume(*, reference: str, actor=None) -> dict[int, Money | None]:
+    """Ship an active reservation: units leave on hand, the oldest cost lots at that warehouse
+    are consumed and the cost of goods per line (half-up to the cent) is returned by SKU id.
+    A replay returns the COGS already recorded and changes nothing."""
+    reservation = _lock_active(reference)
+    lines = list(reservation.lines.order_by("sku_id"))
+    if reservation.status == ReservationStatus.CONSUMED:
+        return {line.sku_id: recorded_cogs(reference=reference, sku_id=line.sku_id) for line in lines}
+    if reservation.status != ReservationStatus.ACTIVE:
+        raise InventoryError(f"reservation {reference} was released and cannot ship")
+    _apply(reservation, lines, line_sql=_CONSUME_LINE_SQL, consume=True)
+    cogs = {}
+    for line in lines:
+        taken = lots_consume_fifo(sku_id=line.sku_id, warehouse_id=reservation.warehouse_id, quantity=line.quantity,
+                                  reference=consumption_reference(reference=reference, sku_id=line.sku_id))
+        cogs[line.sku_id] = cogs_of(taken)
+    moves_record([
+        StockMove(sku_id=line.sku_id, warehouse_id=reservation.warehouse_id, kind=MoveKind.SHIP, on_hand_delta=-line.quantity,
+                  reserved_delta=-line.quantity, reference=reference, actor=actor)
+        for line in lines
+    ])
+    reservation.status = ReservationStatus.CONSUMED
+    reservation.save(update_fields=["status"])
+    return cogs
+
+
+def consumption_reference(*, reference: str, sku_id: int) -> str:
+    return f"{reference}:{sku_id}"
+
+
+def recorded_cogs(*, reference: str, sku_id: int) -> Money | None:
+    from inventory.models import LotConsumption
+
+    consumptions = LotConsumption.objects.select_related("lot").filter(reference=consumption_reference(reference=reference, sku_id=sku_id))
+    return cogs_of([(c.lot, c.quantity) for c in consumptions])
