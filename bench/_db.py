@@ -26,3 +26,20 @@ def scratch_database(name: str):
         connections.close_all()
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def scratch_platform(name: str):
+    """A scratch database with Django set up, the shared schema migrated and the public tenant."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings.local")
+    os.environ["DJANGO_LOG_LEVEL"] = "WARNING"
+    with scratch_database(name):
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        from sellers.services import public_tenant_ensure
+
+        call_command("migrate_schemas", "--shared", verbosity=0)
+        public_tenant_ensure(domains=["localhost"])
+        yield

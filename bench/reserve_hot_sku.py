@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._db import scratch_database  # noqa: E402
+from bench._db import scratch_platform  # noqa: E402
 
 UNITS = int(os.environ.get("BENCH_UNITS", "6000"))
 
@@ -50,20 +50,12 @@ def _run_clients(n_clients: int, work) -> tuple[int, float]:
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings.local")
-    os.environ["DJANGO_LOG_LEVEL"] = "WARNING"
-    with scratch_database("bench_hot_sku"):
-        import django
-        from django.core.management import call_command
-
-        django.setup()
+    with scratch_platform("bench_hot_sku"):
         from django.db import connection
         from django_tenants.utils import tenant_context
 
-        from sellers.services import public_tenant_ensure, seller_signup
+        from sellers.services import seller_signup
 
-        call_command("migrate_schemas", "--shared", verbosity=0)
-        public_tenant_ensure(domains=["localhost"])
         seller = seller_signup(company_name="Hot", subdomain="hot", owner_email="o@hot.example", password="Bench-password-2026").seller
 
         with tenant_context(seller):

@@ -7,29 +7,21 @@ Works in a scratch database (bench_tenants) that is dropped at the end. Each sel
 the real sign-up service: validation, schema creation and migration, domain and owner account,
 all in one transaction. Last line: tenants=<N> per_tenant_s=<x> noop_migrate_per_schema_s=<y>
 """
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._db import scratch_database  # noqa: E402
+from bench._db import scratch_platform  # noqa: E402
 
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings.local")
-    os.environ["DJANGO_LOG_LEVEL"] = "WARNING"
-    with scratch_database("bench_tenants"):
-        import django
+    with scratch_platform("bench_tenants"):
         from django.core.management import call_command
 
-        django.setup()
-        from sellers.services import public_tenant_ensure, seller_signup
-
-        call_command("migrate_schemas", "--shared", verbosity=0)
-        public_tenant_ensure(domains=["localhost"])
+        from sellers.services import seller_signup
 
         durations = []
         for i in range(count):
