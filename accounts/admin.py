@@ -40,8 +40,17 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
-# Platform admins (public schema) and each seller's admins see their own schema's users.
-for site in (admin.site, seller_admin_site):
-    site.register(User, UserAdmin)
+class SellerUserAdmin(UserAdmin):
+    """In a seller's admin, roles and access change only on the Team page (its services keep
+    at least one Owner and write the audit log)."""
+
+    readonly_fields = ("role", "is_active", "is_staff", "is_superuser", "last_login", "date_joined")
+
+    def has_add_permission(self, request):
+        return False  # staff join through invitations
+
+
+admin.site.register(User, UserAdmin)
+seller_admin_site.register(User, SellerUserAdmin)
 seller_admin_site.register(Invitation, InvitationAdmin)
 seller_admin_site.register(AuditEvent, AuditEventAdmin)

@@ -45,11 +45,17 @@ def _owner_count_excluding(user: User) -> int:
     return User.objects.filter(role=Role.OWNER, is_active=True).exclude(pk=user.pk).count()
 
 
+def _lock_owners() -> None:
+    # Two owners demoting each other at once must not both pass the "another owner" check.
+    list(User.objects.select_for_update().filter(role=Role.OWNER, is_active=True).order_by("pk").values_list("pk", flat=True))
+
+
 @transaction.atomic
 def user_role_change(*, user_id: int, role: str, actor: User) -> User:
     """Give a staff member another role. Refuses to leave the seller without an active Owner."""
     if role not in Role.values:
         raise AccountsError(_("Unknown role."))
+    _lock_owners()
     user = User.objects.select_for_update().get(pk=user_id)
     if user.role == role:
         return user
@@ -65,6 +71,7 @@ def user_role_change(*, user_id: int, role: str, actor: User) -> User:
 
 @transaction.atomic
 def user_active_set(*, user_id: int, active: bool, actor: User) -> User:
+    _lock_owners()
     user = User.objects.select_for_update().get(pk=user_id)
     if user.pk == actor.pk and not active:
         raise AccountsError(_("You cannot deactivate your own account."))
@@ -174,12 +181,17 @@ def invitation_email_send(*, invitation_id: int, site_url: str) -> bool:
         return False
     link = f"{site_url}/invite/{invitation_token(invitation=invitation)}/"
     context = {"invitation": invitation, "link": link, "inviter": invitation.invited_by, "site_url": site_url}
-    send_mail(
-        subject=_("You are invited to join %(site)s on Fanout") % {"site": site_url},
-        message=render_to_string("accounts/email/invitation.txt", context),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )
+    try:
+        send_mail(
+            subject=_("You are invited to join %(site)s on Fanout") % {"site": site_url},
+            message=render_to_string("accounts/email/invitation.txt", context),
+            from_email=None,
+            recipient_list=[invitation.email],
+        )
+    except Exception:
+        # Un-claim so the task's retry (or a resend) sends it.
+        Invitation.objects.filter(pk=invitation_id).update(email_sent_at=None)
+        raise
     return True
 
 
@@ -191,6 +203,8 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> User:
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.status != "pending":
         raise InvitationInvalid(_("This invitation was already used. Sign in instead."))
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise InvitationInvalid(_("%(email)s already has an account here. Sign in instead.") % {"email": invitation.email})
     validate_password(password, user=User(email=invitation.email, full_name=full_name))
     user = user_create(email=invitation.email, password=password, full_name=full_name, role=invitation.role, actor=None)
     invitation.accepted_at = timezone.now()

@@ -1,3 +1,5 @@
+import smtplib
+
 from django.db import connection
 
 from accounts import services
@@ -5,7 +7,7 @@ from erp.celery import fanout_task
 from erp.tenancy import seller_site_url
 
 
-@fanout_task(name="accounts.invitation_send_email")
+@fanout_task(name="accounts.invitation_send_email", retry_also_for=(smtplib.SMTPException, ConnectionError, TimeoutError))
 def invitation_send_email(self, invitation_id: int) -> bool:
     return services.invitation_email_send(invitation_id=invitation_id, site_url=seller_site_url(schema_name=connection.schema_name))
 

@@ -28,7 +28,7 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
     return (OperationalError, InterfaceError, BrokerError, RedisConnectionError)
 
 
-def fanout_task(*, name: str, max_retries: int = 5, soft_time_limit: int = 60, time_limit: int = 90, **options):
+def fanout_task(*, name: str, max_retries: int = 5, soft_time_limit: int = 60, time_limit: int = 90, retry_also_for=(), **options):
     """The one decorator for Fanout tasks: explicit name, late ack, time limits, and retries with
     exponential backoff for transient infrastructure errors only. Tasks take ids (JSON), re-read
     their rows and must be safe to run twice."""
@@ -39,7 +39,7 @@ def fanout_task(*, name: str, max_retries: int = 5, soft_time_limit: int = 60, t
         reject_on_worker_lost=True,
         soft_time_limit=soft_time_limit,
         time_limit=time_limit,
-        autoretry_for=_transient_errors(),
+        autoretry_for=_transient_errors() + tuple(retry_also_for),
         retry_backoff=True,
         retry_backoff_max=600,
         retry_jitter=True,

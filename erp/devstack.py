@@ -145,7 +145,7 @@ def redis_url() -> str:
 
 def redis_stop() -> None:
     pid_file = REDIS_DIR / "redis.pid"
-    if pid_file.exists():
+    if pid_file.exists() and _is_ours(int(pid_file.read_text())):
         _kill(int(pid_file.read_text()), group=False)
         pid_file.unlink(missing_ok=True)
         say("private Redis stopped")
@@ -184,11 +184,22 @@ def _kill(pid: int, *, group: bool = True, timeout: float = 10.0) -> None:
         pass
 
 
+def _is_ours(pid: int) -> bool:
+    """A pid file can outlive its process (reboot); never signal a stranger that reused the pid."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    return any(word in cmdline for word in ("gunicorn", "celery", "redis-server"))
+
+
 def processes_stop() -> None:
     if not RUN.exists():
         return
     for pid_file in sorted(RUN.glob("*.pid")):
-        _kill(int(pid_file.read_text()))
+        pid = int(pid_file.read_text())
+        if _is_ours(pid):
+            _kill(pid)
         pid_file.unlink(missing_ok=True)
         say(f"stopped {pid_file.stem}")
 
@@ -222,7 +233,7 @@ def cmd_run(args) -> int:
     say("migrating the public schema and every seller schema…")
     manage(env, "migrate_schemas", "--verbosity", "0")
     manage(env, "seed_demo")
-    _start("web", [PY, "-m", "gunicorn", "erp.wsgi", "--bind", f"0.0.0.0:{port}", "--workers", "3",
+    _start("web", [PY, "-m", "gunicorn", "erp.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "3",
                    "--access-logfile", "-", "--timeout", "120"], env)
     _start("worker", [PY, "-m", "celery", "-A", "erp", "worker", "--loglevel", "INFO", "--concurrency", "2"], env)
     _start("beat", [PY, "-m", "celery", "-A", "erp", "beat", "--loglevel", "INFO",

@@ -11,7 +11,8 @@ def tenant_host(*, subdomain: str) -> str:
 def tenant_site_url(*, request, subdomain: str, path: str = "/") -> str:
     """Absolute URL of `path` on a seller's site, keeping the scheme and port the visitor used
     (so `localhost:8000` sends people to `<subdomain>.localhost:8000`)."""
-    port = request.get_port()
+    host = request.get_host()
+    port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
     default_port = "443" if request.is_secure() else "80"
     port_part = "" if port in ("", default_port) else f":{port}"
     return f"{request.scheme}://{tenant_host(subdomain=subdomain)}{port_part}{path}"
@@ -24,6 +25,12 @@ class SellerAdminSite(AdminSite):
     site_header = _("Fanout seller admin")
     site_title = _("Fanout seller admin")
     index_title = _("Seller administration")
+
+
+    def has_permission(self, request):
+        # Only the seller's Owners; a role change on the Team page takes effect here at once.
+        user = request.user
+        return bool(user.is_active and user.is_authenticated and getattr(user, "role", None) == "owner")
 
 
 seller_admin_site = SellerAdminSite(name="seller_admin")

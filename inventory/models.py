@@ -55,7 +55,7 @@ class SKU(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     # Safety stock: the larger of a fixed number of units and a percentage of the pool on hand.
     safety_stock_units = models.PositiveIntegerField(_("safety stock (units)"), default=0)
-    safety_stock_percent = models.DecimalField(_("safety stock (% of on hand)"), max_digits=5, decimal_places=2, default=0)
+    safety_stock_percent = models.DecimalField(_("safety stock (percent of on hand)"), max_digits=5, decimal_places=2, default=0)
     # Pool counters (all warehouses), maintained by inventory.services only.
     on_hand = models.IntegerField(_("on hand"), default=0, editable=False)
     reserved = models.IntegerField(_("reserved"), default=0, editable=False)

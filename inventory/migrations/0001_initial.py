@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
                 ('default_unit_cost', djmoney.models.fields.MoneyField(decimal_places=4, default=djmoney.money.Money(0, 'USD'), max_digits=12, verbose_name='default unit cost')),
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),
                 ('safety_stock_units', models.PositiveIntegerField(default=0, verbose_name='safety stock (units)')),
-                ('safety_stock_percent', models.DecimalField(decimal_places=2, default=0, max_digits=5, verbose_name='safety stock (% of on hand)')),
+                ('safety_stock_percent', models.DecimalField(decimal_places=2, default=0, max_digits=5, verbose_name='safety stock (percent of on hand)')),
                 ('on_hand', models.IntegerField(default=0, editable=False, verbose_name='on hand')),
                 ('reserved', models.IntegerField(default=0, editable=False, verbose_name='reserved')),
                 ('quota_open', models.IntegerField(default=0, editable=False, verbose_name='open allocation quota')),

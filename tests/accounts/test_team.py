@@ -125,3 +125,49 @@ def test_team_page_shows_activity_as_sentences(alpha, django_capture_on_commit_c
     html = client.get("/team/").content.decode()
     assert "Invited story@alpha.test as Finance" in html
     assert "{&#x27;role&#x27;" not in html
+
+
+def test_seller_admin_is_for_owners_only_and_follows_role_changes(alpha):
+    owner = make_user(alpha, role=Role.OWNER)
+    manager = make_user(alpha, role=Role.MANAGER)
+    assert client_for(alpha, owner).get("/admin/").status_code == 200
+    assert client_for(alpha, manager).get("/admin/").status_code == 302  # to the admin login
+    client_for(alpha, owner).post(f"/team/members/{owner.pk}/role/", {"role": Role.MANAGER})
+    with tenant_context(alpha):
+        owner.refresh_from_db()
+    if owner.role == Role.MANAGER:  # another owner existed, so the demotion went through
+        assert client_for(alpha, owner).get("/admin/").status_code == 302
+    # Roles are read-only in the seller admin: the Team page's rules apply.
+    page = client_for(alpha, make_user(alpha, role=Role.OWNER)).get(f"/admin/accounts/user/{manager.pk}/change/")
+    assert page.status_code == 200 and 'name="role"' not in page.content.decode()
+
+
+def test_accepting_an_invitation_for_an_existing_account_explains_instead_of_crashing(alpha, django_capture_on_commit_callbacks):
+    from accounts.services import invitation_create, invitation_token
+
+    owner = make_user(alpha, role=Role.OWNER)
+    with tenant_context(alpha), django_capture_on_commit_callbacks():
+        invitation = invitation_create(email="late@alpha.test", role=Role.ANALYST, invited_by=owner)
+        token = invitation_token(invitation=invitation)
+    make_user(alpha, role=Role.FINANCE, email="late@alpha.test")  # created meanwhile, e.g. in the admin
+    response = client_for(alpha).post(f"/invite/{token}/", {"full_name": "Late", "password": PASSWORD, "password_confirm": PASSWORD})
+    assert response.status_code == 410 and "already has an account" in response.content.decode()
+
+
+def test_public_admin_lockout_page_renders(db):
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        response = client.post("/admin/login/", {"username": "root@nowhere.test", "password": "bad-bad-bad"})
+    assert response.status_code == 429 and "Too many failed sign-in attempts" in response.content.decode()
+
+
+def test_signup_redirect_keeps_the_port_the_browser_used(db):
+    from django.test import Client
+
+    response = Client(HTTP_HOST="localhost:8443").post(
+        "/signup/", {"company_name": "Port Co", "subdomain": "portco", "owner_email": "p@port.test", "password": PASSWORD}
+    )
+    assert response["Location"].startswith("http://portco.localhost:8443/welcome/")

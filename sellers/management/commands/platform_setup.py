@@ -1,0 +1,14 @@
+"""Create the platform's public tenant and its domain (FANOUT_BASE_DOMAIN). Idempotent; run it
+after migrations in a new deployment (docker-compose's `migrate` service does)."""
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from sellers.services import public_tenant_ensure
+
+
+class Command(BaseCommand):
+    help = "Create the public tenant and its domain (idempotent)."
+
+    def handle(self, *args, **options):
+        public_tenant_ensure(domains=[settings.FANOUT_BASE_DOMAIN])
+        self.stdout.write(f"public site ready at {settings.FANOUT_BASE_DOMAIN}")
