@@ -45,6 +45,13 @@ def staff_urls():
 
 
 STAFF_URLS = staff_urls()
+# Staff pages that belong to no module (every signed-in staff member may use them). A new page
+# must either live under a module's namespace or be added here on purpose.
+SHELL_URLS = {"/", "/account/preferences/", "/account/password/", "/account/password/done/"}
+
+
+def test_every_staff_url_is_in_a_module_or_deliberately_module_free():
+    assert {path for path, module in STAFF_URLS if module is None} == SHELL_URLS
 
 
 def test_every_module_has_urls_in_the_sweep():
@@ -63,7 +70,9 @@ def test_every_staff_url_answers_403_to_a_role_without_its_module(alpha, role):
             if module is not None and module not in allowed:
                 assert status == 403, f"{role} {method.upper()} {path} -> {status}"
             else:
-                assert status != 403, f"{role} {method.upper()} {path} -> {status}"
+                # Allowed: the page, a redirect after a POST, 405 for the wrong method, or 404
+                # for a sample id that does not exist; never 403 and never a crash.
+                assert status in (200, 302, 404, 405), f"{role} {method.upper()} {path} -> {status}"
 
 
 def test_every_staff_url_redirects_anonymous_users_to_login(alpha):
