@@ -1,50 +1,21 @@
 """Reserve, release and consume (ship) all lines of an order at one warehouse, or none."""
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+import psycopg
+from django.db import DatabaseError, connection, transaction
 from djmoney.money import Money
 
 from inventory.exceptions import InsufficientStock, InventoryError, Shortage
 from inventory.models import SKU, MoveKind, Reservation, ReservationLine, ReservationStatus, StockMove
 from inventory.selectors import Holder, sellable_quantity
-from inventory.services.levels import POOL_FREE_SQL, cogs_of, lots_consume_fifo, moves_record, stock_unreserved
+from inventory.services.levels import cogs_of, lots_consume_fifo, moves_record, stock_unreserved
 
 # Caps how many reservations of this process talk to the database at once: beyond a handful,
 # more clients on one hot SKU only queue on its row lock and slow everyone down.
 _db_slots = threading.BoundedSemaphore(settings.FANOUT_RESERVATION_CONCURRENCY)
-
-_RESERVE_LINE_SQL = f"""
-WITH p AS (
-    UPDATE inventory_sku SET reserved = reserved + %(n)s, quota_open = quota_open - %(t)s
-    WHERE id = %(sku)s AND {POOL_FREE_SQL} >= %(n)s
-      AND ({POOL_FREE_SQL} - %(n)s >= quota_open - %(t)s OR %(t)s = %(n)s)
-    RETURNING id
-), s AS (
-    UPDATE inventory_stock SET reserved = reserved + %(n)s
-    WHERE sku_id IN (SELECT id FROM p) AND warehouse_id = %(wh)s AND on_hand - reserved >= %(n)s
-    RETURNING id
-)
-SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM s)
-"""
-
-_TAKE_QUOTA_SQL = """
-WITH v AS (SELECT unnest(%(skus)s::bigint[]) AS sku_id, unnest(%(qty)s::int[]) AS n),
-old AS (
-    SELECT a.id, a.sku_id, a.used, a.quota, v.n FROM inventory_allocation a JOIN v ON v.sku_id = a.sku_id
-    WHERE a.holder_kind = %(kind)s AND a.holder_ref = %(ref)s ORDER BY a.id FOR UPDATE OF a
-)
-UPDATE inventory_allocation a SET used = old.used + LEAST(old.n, old.quota - old.used)
-FROM old WHERE a.id = old.id
-RETURNING a.sku_id, LEAST(old.n, old.quota - old.used)
-"""
-
-
-class _ShortLines(Exception):
-    def __init__(self, sku_ids: list[int]):
-        self.sku_ids = sku_ids
-
 
 @dataclass(frozen=True)
 class LineRequest:
@@ -70,63 +41,51 @@ def reservation_create(*, reference: str, warehouse_id: int, holder: Holder, lin
     Guarantees: never oversells (pool and warehouse counters change only through conditional
     UPDATEs, backed by CheckConstraints); never deadlocks (locks taken in the module's fixed
     order); a replay with the same reference returns the existing reservation unchanged.
+    The work is one call of the database function fanout_reserve (migration 0002): one round
+    trip, so a hot SKU's row lock is held only for the statement itself.
     Raises InsufficientStock listing every short line, or InventoryError for bad input.
     """
     wanted = _validated_lines(lines)
-    from warehouses.models import Warehouse
-
-    skus = {s.pk: s for s in SKU.objects.filter(pk__in=wanted)}
-    unknown = sorted(set(wanted) - set(skus))
-    if unknown:
-        raise InventoryError(f"unknown SKU id(s): {', '.join(map(str, unknown))}")
-    inactive = sorted(s.code for s in skus.values() if not s.is_active)
-    if inactive:
-        raise InventoryError(f"inactive SKU(s): {', '.join(inactive)}")
-    if not Warehouse.objects.filter(pk=warehouse_id, is_active=True).exists():
-        raise InventoryError(f"unknown or inactive warehouse id {warehouse_id}")
-
-    existing = Reservation.objects.filter(reference=reference).first()
-    if existing is not None:
-        return existing
-
     order = sorted(wanted)
+    # In autocommit the call is its own transaction; inside a caller's transaction a savepoint
+    # keeps a refused reservation from aborting the caller's work.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     with _db_slots:
         try:
-            return _reserve(reference=reference, warehouse_id=warehouse_id, holder=holder, wanted=wanted, order=order, skus=skus)
-        except _ShortLines as short:
-            # Outside the rolled-back transaction: report what is really available now.
-            raise InsufficientStock([_shortage(skus[s], wanted[s], warehouse_id, holder) for s in short.sku_ids]) from None
-        except IntegrityError:
-            # A concurrent replay of the same reference won the unique constraint.
-            existing = Reservation.objects.filter(reference=reference).first()
-            if existing is None:
-                raise
-            return existing
-
-
-@transaction.atomic
-def _reserve(*, reference, warehouse_id, holder, wanted, order, skus) -> Reservation:
-    reservation = Reservation.objects.create(reference=reference, warehouse_id=warehouse_id, holder_kind=holder.kind, holder_ref=holder.ref)
-    with connection.cursor() as cursor:
-        cursor.execute(_TAKE_QUOTA_SQL, {"skus": order, "qty": [wanted[s] for s in order], "kind": holder.kind, "ref": holder.ref})
-        from_quota = {sku_id: taken for sku_id, taken in cursor.fetchall()}
-    ReservationLine.objects.bulk_create(
-        ReservationLine(reservation=reservation, sku_id=s, quantity=wanted[s], from_quota=from_quota.get(s, 0)) for s in order
+            with guard, connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT fanout_reserve(%s, %s, %s, %s, %s::bigint[], %s::int[])",
+                    [reference, warehouse_id, holder.kind, holder.ref, order, [wanted[s] for s in order]],
+                )
+                reservation_id = cursor.fetchone()[0]
+        except (DatabaseError, psycopg.Error) as exc:
+            raise _translated(exc, wanted=wanted, warehouse_id=warehouse_id, holder=holder) from None
+    if reservation_id < 0:  # a replay: the reservation made the first time
+        return Reservation.objects.get(pk=-reservation_id)
+    return Reservation(
+        pk=reservation_id, reference=reference, warehouse_id=warehouse_id, holder_kind=holder.kind, holder_ref=holder.ref,
+        status=ReservationStatus.ACTIVE,
     )
-    moves_record([
-        StockMove(sku_id=s, warehouse_id=warehouse_id, kind=MoveKind.RESERVE, reserved_delta=wanted[s], reference=reference)
-        for s in order
-    ])
-    shortages = []
-    with connection.cursor() as cursor:
-        for s in order:
-            cursor.execute(_RESERVE_LINE_SQL, {"n": wanted[s], "t": from_quota.get(s, 0), "sku": s, "wh": warehouse_id})
-            pool_ok, stock_ok = cursor.fetchone()
-            if not (pool_ok and stock_ok):
-                shortages.append(s)
-    if shortages:
-        raise _ShortLines(shortages)  # rolls the whole reservation back
-    return reservation
+
+
+def _translated(exc: Exception, *, wanted: dict[int, int], warehouse_id: int, holder: Holder) -> Exception:
+    cause = exc.__cause__ if isinstance(exc, DatabaseError) and exc.__cause__ else exc
+    diag = getattr(cause, "diag", None)
+    message = getattr(diag, "message_primary", "") or ""
+    if message == "fanout_bad_warehouse":
+        return InventoryError(f"unknown or inactive warehouse id {warehouse_id}")
+    if message != "fanout_insufficient_stock":
+        return exc
+    # Unknown or inactive SKUs fail the pool update like short ones; tell them apart here.
+    short = [int(x) for x in (diag.message_detail or "").split(",") if x]
+    skus = {s.pk: s for s in SKU.objects.filter(pk__in=short)}
+    unknown = sorted(set(short) - set(skus))
+    if unknown:
+        return InventoryError(f"unknown SKU id(s): {', '.join(map(str, unknown))}")
+    inactive = sorted(s.code for s in skus.values() if not s.is_active)
+    if inactive:
+        return InventoryError(f"inactive SKU(s): {', '.join(inactive)}")
+    return InsufficientStock([_shortage(skus[s], wanted[s], warehouse_id, holder) for s in short])
 
 
 def _shortage(sku: SKU, requested: int, warehouse_id: int, holder: Holder) -> Shortage:
