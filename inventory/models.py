@@ -53,6 +53,9 @@ class SKU(models.Model):
     weight_grams = models.PositiveIntegerField(_("weight (g)"), default=0)
     default_unit_cost = MoneyField(_("default unit cost"), max_digits=12, decimal_places=4, default_currency="USD", default=0)
     is_active = models.BooleanField(_("active"), default=True)
+    preferred_supplier = models.ForeignKey(
+        "Supplier", on_delete=models.SET_NULL, null=True, blank=True, related_name="skus", verbose_name=_("preferred supplier")
+    )
     # Safety stock: the larger of a fixed number of units and a percentage of the pool on hand.
     safety_stock_units = models.PositiveIntegerField(_("safety stock (units)"), default=0)
     safety_stock_percent = models.DecimalField(_("safety stock (percent of on hand)"), max_digits=5, decimal_places=2, default=0)
@@ -230,3 +233,101 @@ class LotConsumption(models.Model):
             models.CheckConstraint(condition=Q(quantity__gt=0, returned__lte=F("quantity")), name="consumption_returned_within_quantity"),
         ]
         indexes = [models.Index(fields=["reference"])]
+
+
+class Supplier(models.Model):
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    email = models.EmailField(_("email"), blank=True)
+    lead_time_days = models.PositiveIntegerField(_("lead time (days)"), default=15)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("supplier")
+        verbose_name_plural = _("suppliers")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class POStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SENT = "sent", _("Sent")
+    PARTIAL = "partially_received", _("Partially received")
+    RECEIVED = "received", _("Received")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class PurchaseOrder(models.Model):
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="purchase_orders", verbose_name=_("supplier"))
+    warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
+    status = models.CharField(_("status"), max_length=20, choices=POStatus.choices, default=POStatus.DRAFT)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("purchase order")
+        verbose_name_plural = _("purchase orders")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PurchaseOrderLine(models.Model):
+    purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="+", verbose_name=_("SKU"))
+    quantity_ordered = models.PositiveIntegerField(_("ordered"))
+    quantity_received = models.PositiveIntegerField(_("received"), default=0)
+    unit_cost = MoneyField(_("unit cost"), max_digits=12, decimal_places=4, default_currency="USD")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["purchase_order", "sku"], name="po_line_one_per_sku"),
+            models.CheckConstraint(
+                condition=Q(quantity_ordered__gt=0, quantity_received__lte=F("quantity_ordered")), name="po_line_no_over_receipt"
+            ),
+        ]
+
+    @property
+    def quantity_open(self) -> int:
+        return self.quantity_ordered - self.quantity_received
+
+
+class ReorderSettings(models.Model):
+    """One row per seller: how velocity and the reorder point are computed."""
+
+    velocity_window_days = models.PositiveIntegerField(_("sales velocity window (days)"), default=28)
+    cover_days = models.PositiveIntegerField(_("extra days of cover"), default=5)
+
+    class Meta:
+        verbose_name = _("reorder settings")
+        verbose_name_plural = _("reorder settings")
+        constraints = [models.CheckConstraint(condition=Q(velocity_window_days__gt=0), name="reorder_window_positive")]
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ORDERED = "ordered", _("Ordered")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class ReorderAlert(models.Model):
+    sku = models.ForeignKey(SKU, on_delete=models.CASCADE, related_name="reorder_alerts", verbose_name=_("SKU"))
+    raised_at = models.DateTimeField(_("raised at"), default=timezone.now)
+    daily_velocity = models.DecimalField(_("units sold per day"), max_digits=12, decimal_places=2)
+    reorder_point = models.PositiveIntegerField(_("reorder point"))
+    position = models.IntegerField(_("stock position"))
+    suggested_quantity = models.PositiveIntegerField(_("suggested order"))
+    status = models.CharField(_("status"), max_length=10, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("reorder alert")
+        verbose_name_plural = _("reorder alerts")
+        ordering = ["-raised_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["sku"], condition=Q(status="open"), name="reorder_one_open_alert_per_sku"),
+        ]

@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context, tenant_context
 from accounts.models import Invitation
 from accounts.modules import Role
 from accounts.tasks import invitation_send_email, invitations_expire
+from inventory.tasks import reorder_alerts_raise_task
 from erp.celery import app
 from sellers.models import Seller
 from tests.support import ROOT, subprocess_env
@@ -19,14 +20,15 @@ from tests.support import ROOT, subprocess_env
 
 def test_tasks_are_named_json_only_late_acked_and_time_limited():
     assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
-    for task in (invitation_send_email, invitations_expire):
-        assert task.name.startswith("accounts.")
+    for task in (invitation_send_email, invitations_expire, reorder_alerts_raise_task):
+        assert task.name.split(".")[0] in ("accounts", "inventory")
         assert task.acks_late is True and task.reject_on_worker_lost is True
         assert 0 < task.soft_time_limit < task.time_limit
         assert task.max_retries and task.retry_backoff
     assert app.conf.broker_url == settings.REDIS_URL or app.conf.broker_url == settings.CELERY_BROKER_URL
     beat = app.conf.beat_schedule["accounts.invitations_expire"]
     assert beat["task"] == "accounts.invitations_expire" and "tenant_schemas" not in beat  # runs per seller
+    assert app.conf.beat_schedule["inventory.reorder_alerts_raise"]["task"] == reorder_alerts_raise_task.name
     assert settings.CELERY_BEAT_SCHEDULER.endswith("TenantAwareDatabaseScheduler")
 
 

@@ -1,0 +1,105 @@
+"""Reorder alerts from sales velocity.
+
+  velocity       = units shipped in the trailing window ÷ window days
+  position       = on hand − reserved + units still open on sent/partial purchase orders
+  reorder point  = ⌈velocity × (supplier lead time + cover days)⌉
+  alert when position < reorder point; suggested order = ⌈reorder point + velocity × cover days − position⌉
+Example: 100/day, 15-day lead time, 5 cover days → reorder point 2,000.
+"""
+import math
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from inventory.exceptions import InventoryError
+from inventory.models import (
+    SKU,
+    AlertStatus,
+    MoveKind,
+    POStatus,
+    PurchaseOrderLine,
+    ReorderAlert,
+    ReorderSettings,
+    StockMove,
+)
+from inventory.services.purchasing import purchase_order_create
+
+DEFAULT_LEAD_TIME_DAYS = 15
+
+
+def reorder_settings() -> ReorderSettings:
+    return ReorderSettings.objects.first() or ReorderSettings.objects.create()
+
+
+def _velocities(window_days: int) -> dict[int, Decimal]:
+    since = timezone.now() - timedelta(days=window_days)
+    shipped = (
+        StockMove.objects.filter(kind=MoveKind.SHIP, created_at__gte=since)
+        .values("sku_id").annotate(units=Sum("on_hand_delta"))
+    )
+    return {row["sku_id"]: Decimal(-row["units"]) / window_days for row in shipped}
+
+
+def _on_order() -> dict[int, int]:
+    open_lines = PurchaseOrderLine.objects.filter(purchase_order__status__in=[POStatus.SENT, POStatus.PARTIAL])
+    totals: dict[int, int] = defaultdict(int)
+    for line in open_lines.only("sku_id", "quantity_ordered", "quantity_received"):
+        totals[line.sku_id] += line.quantity_open
+    return totals
+
+
+@transaction.atomic
+def reorder_alerts_raise() -> dict[str, int]:
+    """Raise an alert for each active SKU whose position fell below its reorder point, refresh
+    open alerts, and resolve those that recovered. Safe to run any number of times a day."""
+    settings = reorder_settings()
+    velocity = _velocities(settings.velocity_window_days)
+    on_order = _on_order()
+    open_alerts = {a.sku_id: a for a in ReorderAlert.objects.select_for_update().filter(status=AlertStatus.OPEN)}
+    raised = resolved = 0
+    for sku in SKU.objects.filter(is_active=True).select_related("preferred_supplier"):
+        v = velocity.get(sku.pk, Decimal(0))
+        lead = sku.preferred_supplier.lead_time_days if sku.preferred_supplier else DEFAULT_LEAD_TIME_DAYS
+        point = math.ceil(v * (lead + settings.cover_days))
+        position = sku.on_hand - sku.reserved + on_order.get(sku.pk, 0)
+        alert = open_alerts.get(sku.pk)
+        if v > 0 and position < point:
+            suggested = math.ceil(point + v * settings.cover_days - position)
+            values = {"daily_velocity": v.quantize(Decimal("0.01")), "reorder_point": point, "position": position, "suggested_quantity": suggested}
+            if alert is None:
+                ReorderAlert.objects.create(sku=sku, **values)
+                raised += 1
+            else:
+                ReorderAlert.objects.filter(pk=alert.pk).update(**values)
+        elif alert is not None:
+            ReorderAlert.objects.filter(pk=alert.pk).update(status=AlertStatus.RESOLVED)
+            resolved += 1
+    return {"raised": raised, "resolved": resolved}
+
+
+@transaction.atomic
+def reorder_alerts_to_purchase_orders(*, alert_ids: list[int], warehouse_id: int, actor=None) -> list:
+    """One click: turn open alerts into draft POs, one per preferred supplier, at each SKU's
+    default unit cost. Alerts of SKUs without a supplier are refused, naming them."""
+    alerts = list(ReorderAlert.objects.select_for_update().filter(pk__in=alert_ids, status=AlertStatus.OPEN).select_related("sku"))
+    if not alerts:
+        raise InventoryError("no open reorder alerts were selected")
+    orphans = sorted(a.sku.code for a in alerts if a.sku.preferred_supplier_id is None)
+    if orphans:
+        raise InventoryError(f"set a preferred supplier first for: {', '.join(orphans)}")
+    by_supplier = defaultdict(list)
+    for alert in alerts:
+        by_supplier[alert.sku.preferred_supplier_id].append(alert)
+    pos = []
+    for supplier_id, group in sorted(by_supplier.items()):
+        po = purchase_order_create(
+            supplier_id=supplier_id, warehouse_id=warehouse_id, actor=actor,
+            lines=[(a.sku_id, a.suggested_quantity, a.sku.default_unit_cost) for a in group],
+        )
+        ReorderAlert.objects.filter(pk__in=[a.pk for a in group]).update(status=AlertStatus.ORDERED, purchase_order=po)
+        pos.append(po)
+    return pos
