@@ -54,6 +54,11 @@ class Command(BaseCommand):
                     user.full_name = full_name
                     user.save(update_fields=["full_name"])
 
+            from inventory.demo import demo_inventory_seed
+
+            if demo_inventory_seed():
+                self.stdout.write("seeded demo warehouses, catalogue, stock and four weeks of sales")
+
         if not options["quiet_logins"]:
             site = settings.FANOUT_SITE_URL.replace("://", f"://{DEMO_SUBDOMAIN}.", 1)
             self.stdout.write(f"\nDemo seller: {site}/   password for every login: {DEMO_PASSWORD}")
