@@ -54,6 +54,7 @@ def demo_inventory_seed(*, seed: int = 7) -> bool:
         for lot in stock_receive(warehouse_id=wh.pk, lines=lines, reference=f"PO-OPENING-{wh.code}", landed_cost=Money("480.00", "USD")):
             lot.received_at = ninety_days_ago
             lot.save(update_fields=["received_at"])
+        StockMove.objects.filter(reference=f"PO-OPENING-{wh.code}").update(created_at=ninety_days_ago)
     allocation_set(sku_id=skus[0].pk, holder=Holder.creator("distributor-a"), quota=50)
     allocation_set(sku_id=skus[0].pk, holder=Holder.creator("distributor-b"), quota=30)
     # Four weeks of sales, heavier on the best sellers, so velocity and reorder alerts are real.

@@ -99,6 +99,10 @@ class Stock(models.Model):
     def __str__(self) -> str:
         return f"{self.sku_id}@{self.warehouse_id}"
 
+    @property
+    def unreserved(self) -> int:
+        return self.on_hand - self.reserved
+
 
 class HolderKind(models.TextChoices):
     CHANNEL = "channel", _("Channel")

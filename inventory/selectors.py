@@ -53,3 +53,36 @@ def sellable_quantity(*, sku: SKU, holder: Holder, allocation: Allocation | None
     free = pool_free(sku=sku)
     unallocated = max(free - sku.quota_open, 0)
     return min(free, own_open + unallocated)
+
+
+def stock_overview(*, search: str = "", category_id: int | None = None, alerts_only: bool = False, include_inactive: bool = False):
+    """SKUs for the stock overview page with their per-warehouse levels and an open-alert flag,
+    in a fixed number of queries whatever the page size."""
+    from django.db.models import Exists, OuterRef, Prefetch, Q
+
+    from inventory.models import AlertStatus, ReorderAlert, Stock
+
+    qs = SKU.objects.select_related("product__category").annotate(
+        has_alert=Exists(ReorderAlert.objects.filter(sku=OuterRef("pk"), status=AlertStatus.OPEN))
+    ).prefetch_related(Prefetch("stocks", queryset=Stock.objects.select_related("warehouse").order_by("warehouse__code")))
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    if search:
+        qs = qs.filter(Q(code__icontains=search) | Q(title__icontains=search))
+    if category_id:
+        qs = qs.filter(product__category_id=category_id)
+    if alerts_only:
+        qs = qs.filter(has_alert=True)
+    return qs.order_by("code")
+
+
+def sku_ledger(*, sku: SKU):
+    from inventory.models import StockMove
+
+    return StockMove.objects.filter(sku=sku).select_related("warehouse", "actor").order_by("-created_at", "-pk")
+
+
+def sku_open_lots(*, sku: SKU):
+    from inventory.models import CostLot
+
+    return CostLot.objects.filter(sku=sku, quantity_remaining__gt=0).select_related("warehouse").order_by("received_at", "pk")

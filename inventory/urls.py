@@ -1,8 +1,12 @@
-from django.utils.translation import gettext_lazy as _
+from django.urls import path
 
-from accounts.shell import module_home_path
+from inventory import views
 
 app_name = "inventory"
 urlpatterns = [
-    module_home_path(title=_("Inventory"), description=_("Products, SKUs, the shared stock pool, allocations and reorder alerts will live here.")),
+    path("", views.stock_overview, name="index"),
+    path("sku/<int:sku_id>/", views.sku_detail, name="sku_detail"),
+    path("sku/<int:sku_id>/adjust/", views.sku_adjust, name="sku_adjust"),
+    path("reorder/", views.reorder_suggestions, name="reorder"),
+    path("reorder/purchase-orders/", views.reorder_create_pos, name="reorder_create_pos"),
 ]

@@ -1,0 +1,79 @@
+import pytest
+from django_tenants.utils import tenant_context
+
+from accounts.modules import Role
+from inventory.models import AlertStatus, POStatus, PurchaseOrder, ReorderAlert, Stock, Supplier
+from inventory.selectors import Holder
+from inventory.services import reservation_consume, reservation_create
+from inventory.services.reorder import reorder_alerts_raise
+from tests.inventory.factories import make_sku, make_warehouses, receive
+from tests.support import client_for, make_user
+
+
+@pytest.fixture
+def shop(alpha):
+    with tenant_context(alpha):
+        warehouses = make_warehouses()
+        supplier = Supplier.objects.create(name="GZ", lead_time_days=15)
+        skus = []
+        for i in range(60):
+            sku = make_sku(f"VIEW-{i:03d}")
+            sku.preferred_supplier = supplier
+            sku.save()
+            skus.append(sku)
+        for sku in skus[:3]:
+            receive(sku, warehouses["LA"], 10)
+        reservation_create(reference="V-1", warehouse_id=warehouses["LA"].pk, holder=Holder.channel("tiktok_shop"), lines=[(skus[0].pk, 9)])
+        reservation_consume(reference="V-1")
+        reorder_alerts_raise()
+    return {"warehouses": warehouses, "skus": skus}
+
+
+def test_stock_overview_lists_filters_and_paginates_in_few_queries(alpha, shop, django_assert_max_num_queries):
+    client = client_for(alpha, make_user(alpha, role=Role.WAREHOUSE))
+    with django_assert_max_num_queries(12):
+        page = client.get("/inventory/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "VIEW-000" in html and "VIEW-049" in html and "VIEW-050" not in html
+    assert "60 SKUs" in html and "Page 1 of 2" in html
+    assert html.count('class="badge warn">Reorder<') == 1  # VIEW-000 sold 9 of 10
+    assert "VIEW-051" in client.get("/inventory/?page=2").content.decode()
+    found = client.get("/inventory/?q=view-002").content.decode()
+    assert "VIEW-002" in found and "VIEW-001" not in found
+    alerts = client.get("/inventory/?alerts=on").content.decode()
+    assert "VIEW-000" in alerts and "VIEW-002" not in alerts
+    assert "No SKUs match" in client.get("/inventory/?q=nothing-like-this").content.decode()
+
+
+def test_sku_page_shows_levels_lots_ledger_and_adjusts(alpha, shop):
+    sku, la = shop["skus"][1], shop["warehouses"]["LA"]
+    client = client_for(alpha, make_user(alpha, role=Role.WAREHOUSE))
+    html = client.get(f"/inventory/sku/{sku.pk}/").content.decode()
+    assert "VIEW-001" in html and "LA · Los Angeles" in html and "PO-1" in html and "Receipt" in html
+    done = client.post(f"/inventory/sku/{sku.pk}/adjust/", {"warehouse": la.pk, "delta": "-3", "reason": "crushed box"}, follow=True)
+    assert "Stock adjusted by -3 at LA" in done.content.decode() and "crushed box" in done.content.decode()
+    refused = client.post(f"/inventory/sku/{sku.pk}/adjust/", {"warehouse": la.pk, "delta": "-50", "reason": "x"}, follow=True)
+    assert "fewer unreserved units" in refused.content.decode()
+    with tenant_context(alpha):
+        assert Stock.objects.get(sku=sku, warehouse=la).on_hand == 7
+    assert client.get("/inventory/sku/999999/").status_code == 404
+
+
+def test_reorder_page_turns_suggestions_into_a_draft_po(alpha, shop):
+    client = client_for(alpha, make_user(alpha, role=Role.MANAGER))
+    html = client.get("/inventory/reorder/").content.decode()
+    assert "VIEW-000" in html
+    with tenant_context(alpha):
+        alert = ReorderAlert.objects.get(status=AlertStatus.OPEN)
+    done = client.post("/inventory/reorder/purchase-orders/", {"alert": [alert.pk], "warehouse": shop["warehouses"]["NJ"].pk}, follow=True)
+    assert "Created draft purchase orders: PO-" in done.content.decode()
+    with tenant_context(alpha):
+        po = PurchaseOrder.objects.get()
+        assert po.status == POStatus.DRAFT and po.warehouse.code == "NJ"
+    assert "Nothing to reorder" in done.content.decode()
+
+
+def test_inventory_pages_are_closed_to_roles_without_the_module(alpha, shop):
+    client = client_for(alpha, make_user(alpha, role=Role.FINANCE))
+    for path in ("/inventory/", f"/inventory/sku/{shop['skus'][0].pk}/", "/inventory/reorder/"):
+        assert client.get(path).status_code == 403
