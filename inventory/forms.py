@@ -25,3 +25,9 @@ class AdjustmentForm(forms.Form):
 
 class ReorderToPOForm(forms.Form):
     warehouse = forms.ModelChoiceField(label=_("Deliver to"), queryset=Warehouse.objects.filter(is_active=True))
+
+
+class AllocationForm(forms.Form):
+    holder_kind = forms.ChoiceField(label=_("Holder kind"), choices=[("channel", _("Channel")), ("creator", _("Creator / distributor"))])
+    holder_ref = forms.CharField(label=_("Holder"), max_length=64)
+    quota = forms.IntegerField(label=_("Quota"), min_value=0)

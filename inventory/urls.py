@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory import views
+from inventory import views, views_purchasing
 
 app_name = "inventory"
 urlpatterns = [
@@ -8,5 +8,11 @@ urlpatterns = [
     path("sku/<int:sku_id>/", views.sku_detail, name="sku_detail"),
     path("sku/<int:sku_id>/adjust/", views.sku_adjust, name="sku_adjust"),
     path("reorder/", views.reorder_suggestions, name="reorder"),
+    path("sku/<int:sku_id>/allocations/", views.sku_allocation, name="sku_allocation"),
     path("reorder/purchase-orders/", views.reorder_create_pos, name="reorder_create_pos"),
+    path("purchase-orders/", views_purchasing.purchase_order_list, name="po_list"),
+    path("purchase-orders/<int:po_id>/", views_purchasing.purchase_order_detail, name="po_detail"),
+    path("purchase-orders/<int:po_id>/send/", views_purchasing.purchase_order_send_view, name="po_send"),
+    path("purchase-orders/<int:po_id>/cancel/", views_purchasing.purchase_order_cancel_view, name="po_cancel"),
+    path("purchase-orders/<int:po_id>/receive/", views_purchasing.purchase_order_receive_view, name="po_receive"),
 ]

@@ -6,10 +6,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from inventory import selectors
 from inventory.exceptions import InventoryError
-from inventory.forms import AdjustmentForm, ReorderToPOForm, StockFilterForm
+from inventory.forms import AdjustmentForm, AllocationForm, ReorderToPOForm, StockFilterForm
 from inventory.models import SKU, AlertStatus, ReorderAlert
 from inventory.selectors import Holder, pool_free, safety_units, sellable_quantity
-from inventory.services import stock_adjust
+from inventory.services import allocation_set, stock_adjust
 from inventory.services.reorder import reorder_alerts_to_purchase_orders
 from warehouses.models import Warehouse
 
@@ -55,6 +55,7 @@ def sku_detail(request, sku_id: int):
         "lots": selectors.sku_open_lots(sku=sku),
         "ledger": ledger,
         "adjust_form": AdjustmentForm(),
+        "allocation_form": AllocationForm(),
         "alert": sku.reorder_alerts.filter(status=AlertStatus.OPEN).first(),
     })
 
@@ -98,3 +99,23 @@ def reorder_create_pos(request):
     else:
         messages.success(request, _("Created draft purchase orders: %(numbers)s") % {"numbers": ", ".join(po.number for po in pos)})
     return redirect("inventory:reorder")
+
+
+@require_POST
+def sku_allocation(request, sku_id: int):
+    sku = get_object_or_404(SKU, pk=sku_id)
+    form = AllocationForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("inventory:sku_detail", sku_id=sku.pk)
+    holder = Holder(form.cleaned_data["holder_kind"], form.cleaned_data["holder_ref"].strip())
+    try:
+        allocation_set(sku_id=sku.pk, holder=holder, quota=form.cleaned_data["quota"])
+    except InventoryError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("%(holder)s may now hold %(quota)s units of %(sku)s.") % {
+            "holder": holder.ref, "quota": form.cleaned_data["quota"], "sku": sku.code})
+    return redirect("inventory:sku_detail", sku_id=sku.pk)

@@ -77,3 +77,37 @@ def test_inventory_pages_are_closed_to_roles_without_the_module(alpha, shop):
     client = client_for(alpha, make_user(alpha, role=Role.FINANCE))
     for path in ("/inventory/", f"/inventory/sku/{shop['skus'][0].pk}/", "/inventory/reorder/"):
         assert client.get(path).status_code == 403
+
+
+def test_receive_po_page_partial_then_full_with_clear_errors(alpha, shop):
+    from djmoney.money import Money
+
+    from inventory.services.purchasing import purchase_order_create
+
+    sku = shop["skus"][10]
+    with tenant_context(alpha):
+        po = purchase_order_create(supplier_id=Supplier.objects.get().pk, warehouse_id=shop["warehouses"]["CHI"].pk,
+                                   lines=[(sku.pk, 20, Money("2.00", "USD"))])
+    client = client_for(alpha, make_user(alpha, role=Role.WAREHOUSE))
+    assert "Receive now" not in client.get(f"/inventory/purchase-orders/{po.pk}/").content.decode()  # a draft
+    client.post(f"/inventory/purchase-orders/{po.pk}/send/")
+    bad = client.post(f"/inventory/purchase-orders/{po.pk}/receive/", {f"qty-{sku.pk}": "2.5"}, follow=True)
+    assert "enter a whole number of units" in bad.content.decode()
+    over = client.post(f"/inventory/purchase-orders/{po.pk}/receive/", {f"qty-{sku.pk}": "21"}, follow=True)
+    assert "only 20 still open" in over.content.decode()
+    part = client.post(f"/inventory/purchase-orders/{po.pk}/receive/", {f"qty-{sku.pk}": "8", "landed_cost": "4.00"}, follow=True)
+    assert "is now Partially received" in part.content.decode()
+    full = client.post(f"/inventory/purchase-orders/{po.pk}/receive/", {f"qty-{sku.pk}": "12"}, follow=True)
+    assert "is now Received" in full.content.decode()
+    with tenant_context(alpha):
+        assert Stock.objects.get(sku=sku, warehouse=shop["warehouses"]["CHI"]).on_hand == 20
+    assert po.number in client.get("/inventory/purchase-orders/?status=received").content.decode()
+
+
+def test_allocation_form_on_sku_page(alpha, shop):
+    sku = shop["skus"][2]  # 10 on hand at LA
+    client = client_for(alpha, make_user(alpha, role=Role.MANAGER))
+    ok = client.post(f"/inventory/sku/{sku.pk}/allocations/", {"holder_kind": "creator", "holder_ref": "dist-a", "quota": "6"}, follow=True)
+    assert "dist-a may now hold 6 units" in ok.content.decode()
+    too_much = client.post(f"/inventory/sku/{sku.pk}/allocations/", {"holder_kind": "creator", "holder_ref": "dist-b", "quota": "5"}, follow=True)
+    assert "only 4 unit(s)" in too_much.content.decode()

@@ -1,0 +1,85 @@
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from djmoney.money import Money
+
+from inventory.exceptions import InventoryError
+from inventory.models import POStatus, PurchaseOrder
+from inventory.services.purchasing import purchase_order_cancel, purchase_order_receive, purchase_order_send
+
+
+@require_GET
+def purchase_order_list(request):
+    qs = PurchaseOrder.objects.select_related("supplier", "warehouse").order_by("-created_at", "-pk")
+    status = request.GET.get("status", "")
+    if status in POStatus.values:
+        qs = qs.filter(status=status)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "inventory/po_list.html", {"page": page, "statuses": POStatus.choices, "status": status})
+
+
+@require_GET
+def purchase_order_detail(request, po_id: int):
+    po = get_object_or_404(PurchaseOrder.objects.select_related("supplier", "warehouse"), pk=po_id)
+    return render(request, "inventory/po_detail.html", {"po": po, "lines": po.lines.select_related("sku").order_by("sku__code"),
+                                                        "receivable": po.status in (POStatus.SENT, POStatus.PARTIAL)})
+
+
+def _po_action(request, po_id: int, action, done_message: str):
+    get_object_or_404(PurchaseOrder, pk=po_id)
+    try:
+        po = action(po_id=po_id)
+    except InventoryError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done_message % {"number": po.number})
+    return redirect("inventory:po_detail", po_id=po_id)
+
+
+@require_POST
+def purchase_order_send_view(request, po_id: int):
+    return _po_action(request, po_id, purchase_order_send, _("%(number)s marked as sent to the supplier."))
+
+
+@require_POST
+def purchase_order_cancel_view(request, po_id: int):
+    return _po_action(request, po_id, purchase_order_cancel, _("%(number)s cancelled."))
+
+
+@require_POST
+def purchase_order_receive_view(request, po_id: int):
+    po = get_object_or_404(PurchaseOrder, pk=po_id)
+    quantities, errors = {}, []
+    for line in po.lines.select_related("sku"):
+        raw = request.POST.get(f"qty-{line.sku_id}", "").strip()
+        if not raw:
+            continue
+        if not raw.isdigit():
+            errors.append(_("%(sku)s: enter a whole number of units, not “%(value)s”.") % {"sku": line.sku.code, "value": raw})
+            continue
+        quantities[line.sku_id] = int(raw)
+    landed = None
+    raw_landed = request.POST.get("landed_cost", "").strip()
+    if raw_landed:
+        try:
+            landed = Money(Decimal(raw_landed), "USD")
+            if landed.amount < 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            errors.append(_("Landed cost must be an amount like 125.50."))
+    if errors:
+        for error in errors:
+            messages.error(request, error)
+        return redirect("inventory:po_detail", po_id=po.pk)
+    try:
+        po = purchase_order_receive(po_id=po.pk, quantities=quantities, landed_cost=landed, actor=request.user)
+    except InventoryError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Received into %(wh)s; %(number)s is now %(status)s.") % {
+            "wh": po.warehouse.code, "number": po.number, "status": po.get_status_display()})
+    return redirect("inventory:po_detail", po_id=po.pk)
