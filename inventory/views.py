@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from inventory import selectors
 from inventory.exceptions import InventoryError
@@ -119,3 +119,56 @@ def sku_allocation(request, sku_id: int):
         messages.success(request, _("%(holder)s may now hold %(quota)s units of %(sku)s.") % {
             "holder": holder.ref, "quota": form.cleaned_data["quota"], "sku": sku.code})
     return redirect("inventory:sku_detail", sku_id=sku.pk)
+
+
+@require_GET
+def sku_export(request):
+    from django.http import HttpResponse
+
+    from inventory.services.catalog_csv import sku_csv_export
+
+    response = HttpResponse(sku_csv_export(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="skus.csv"'
+    return response
+
+
+_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+
+
+@require_http_methods(["GET", "POST"])
+def sku_import(request):
+    """GET: upload form. POST with a file: preview (rows to create/update, every error).
+    POST with `apply`: apply the previewed file (kept in the session), all or nothing."""
+    from inventory.services.catalog_csv import COLUMNS, sku_csv_apply, sku_csv_parse
+
+    context = {"columns": COLUMNS}
+    if request.method == "POST" and request.POST.get("apply"):
+        text = request.session.get("sku_import_text")
+        if not text:
+            messages.error(request, _("Upload the file again; the preview expired."))
+            return redirect("inventory:sku_import")
+        try:
+            preview = sku_csv_apply(text=text)
+        except InventoryError as exc:
+            messages.error(request, str(exc))
+            return redirect("inventory:sku_import")
+        del request.session["sku_import_text"]
+        messages.success(request, _("Imported: %(c)s new SKUs, %(u)s updated.") % {"c": preview.creates, "u": preview.updates})
+        return redirect("inventory:index")
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("Choose a CSV file."))
+        elif upload.size > _IMPORT_MAX_BYTES:
+            messages.error(request, _("The file is larger than 5 MB; split it."))
+        else:
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                messages.error(request, _("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again."))
+            else:
+                preview = sku_csv_parse(text=text)
+                if not preview.errors:
+                    request.session["sku_import_text"] = text
+                context.update({"preview": preview, "sample": preview.rows[:20]})
+    return render(request, "inventory/sku_import.html", context)

@@ -1,0 +1,156 @@
+"""SKU CSV export and import. Import is two steps: parse (a preview that names every bad row,
+column and reason) and apply (all rows or none, validated again)."""
+import csv
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from djmoney.money import Money
+
+from inventory.exceptions import InventoryError
+from inventory.models import SKU, Category, Product, Supplier
+
+COLUMNS = ["code", "title", "product", "category", "weight_grams", "default_unit_cost", "safety_stock_units",
+           "safety_stock_percent", "is_active", "preferred_supplier"]
+REQUIRED = ["code", "title", "product", "category"]
+MAX_ROWS = 20_000
+_TRUE, _FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n"}
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1 = header, data from 2, as a spreadsheet shows it
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, {self.column}: {self.reason}"
+
+
+@dataclass
+class ImportPreview:
+    rows: list[dict] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    creates: int = 0
+    updates: int = 0
+
+
+def sku_csv_export() -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for sku in SKU.objects.select_related("product__category", "preferred_supplier").order_by("code").iterator(chunk_size=2000):
+        writer.writerow([
+            sku.code, sku.title, sku.product.title, sku.product.category.name, sku.weight_grams, sku.default_unit_cost.amount,
+            sku.safety_stock_units, sku.safety_stock_percent, "true" if sku.is_active else "false",
+            sku.preferred_supplier.name if sku.preferred_supplier else "",
+        ])
+    return out.getvalue()
+
+
+def _int(value: str, *, minimum: int = 0) -> int:
+    if not value.strip().lstrip("-").isdigit():
+        raise ValueError("must be a whole number")
+    number = int(value)
+    if number < minimum:
+        raise ValueError(f"must be {minimum} or more")
+    return number
+
+
+def _decimal(value: str, *, places: int, maximum: Decimal | None = None) -> Decimal:
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        raise ValueError("must be a number like 12.50") from None
+    if not number.is_finite() or number < 0:
+        raise ValueError("must be zero or more")
+    if -number.as_tuple().exponent > places:
+        raise ValueError(f"at most {places} decimal places")
+    if maximum is not None and number > maximum:
+        raise ValueError(f"must be at most {maximum}")
+    return number
+
+
+def sku_csv_parse(*, text: str) -> ImportPreview:
+    preview = ImportPreview()
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        preview.errors.append(RowError(1, ", ".join(missing), "required column missing"))
+        return preview
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        preview.errors.append(RowError(1, ", ".join(unknown), f"unknown column; expected some of {', '.join(COLUMNS)}"))
+        return preview
+    suppliers = {s.name.lower(): s.pk for s in Supplier.objects.all()}
+    existing = set(SKU.objects.values_list("code", flat=True))
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(reader, start=2):
+        if number - 1 > MAX_ROWS:
+            preview.errors.append(RowError(number, "-", f"more than {MAX_ROWS} rows; split the file"))
+            break
+        values = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+        row = {"row": number}
+        for column in REQUIRED:
+            if not values.get(column):
+                preview.errors.append(RowError(number, column, "required"))
+        code = values.get("code", "")
+        if code:
+            if len(code) > 64:
+                preview.errors.append(RowError(number, "code", "at most 64 characters"))
+            if code in seen:
+                preview.errors.append(RowError(number, "code", f"duplicate of row {seen[code]}"))
+            seen[code] = number
+        row.update({k: values.get(k, "") for k in ("code", "title", "product", "category")})
+        checks = {
+            "weight_grams": lambda v: _int(v), "safety_stock_units": lambda v: _int(v),
+            "default_unit_cost": lambda v: _decimal(v, places=4), "safety_stock_percent": lambda v: _decimal(v, places=2, maximum=Decimal(100)),
+        }
+        for column, check in checks.items():
+            if values.get(column):
+                try:
+                    row[column] = check(values[column])
+                except ValueError as exc:
+                    preview.errors.append(RowError(number, column, f"{exc}, got “{values[column]}”"))
+        active = values.get("is_active", "").lower()
+        if active and active not in _TRUE | _FALSE:
+            preview.errors.append(RowError(number, "is_active", f"use true or false, got “{values['is_active']}”"))
+        row["is_active"] = active not in _FALSE
+        supplier = values.get("preferred_supplier", "")
+        if supplier and supplier.lower() not in suppliers:
+            preview.errors.append(RowError(number, "preferred_supplier", f"no supplier named “{supplier}”"))
+        row["supplier_id"] = suppliers.get(supplier.lower()) if supplier else None
+        preview.rows.append(row)
+        if code in existing:
+            preview.updates += 1
+        else:
+            preview.creates += 1
+    if not preview.rows and not preview.errors:
+        preview.errors.append(RowError(2, "-", "the file has no data rows"))
+    return preview
+
+
+@transaction.atomic
+def sku_csv_apply(*, text: str) -> ImportPreview:
+    """Create or update every SKU in the file, or none: any error raises InventoryError with
+    the first errors named, and nothing is written."""
+    preview = sku_csv_parse(text=text)
+    if preview.errors:
+        raise InventoryError("; ".join(str(e) for e in preview.errors[:10]))
+    categories = {c.name: c for c in Category.objects.all()}
+    products = {(p.category_id, p.title): p for p in Product.objects.all()}
+    for row in preview.rows:
+        category = categories.get(row["category"]) or Category.objects.create(name=row["category"])
+        categories[category.name] = category
+        product = products.get((category.pk, row["product"])) or Product.objects.create(title=row["product"], category=category)
+        products[(category.pk, product.title)] = product
+        defaults = {"title": row["title"], "product": product, "is_active": row["is_active"], "preferred_supplier_id": row["supplier_id"]}
+        for column in ("weight_grams", "safety_stock_units", "safety_stock_percent"):
+            if column in row:
+                defaults[column] = row[column]
+        if "default_unit_cost" in row:
+            defaults["default_unit_cost"] = Money(row["default_unit_cost"], "USD")
+        SKU.objects.update_or_create(code=row["code"], defaults=defaults)
+    return preview
