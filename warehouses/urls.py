@@ -1,8 +1,9 @@
-from django.utils.translation import gettext_lazy as _
+from django.urls import path
 
-from accounts.shell import module_home_path
+from warehouses import views
 
 app_name = "warehouses"
 urlpatterns = [
-    module_home_path(title=_("Warehouses"), description=_("Warehouse locations, routing, shipments and tracking will live here.")),
+    path("", views.warehouse_list, name="index"),
+    path("<int:warehouse_id>/remove/", views.warehouse_remove, name="remove"),
 ]

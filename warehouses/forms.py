@@ -1,0 +1,22 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class WarehouseForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=16)
+    name = forms.CharField(label=_("Name"), max_length=120)
+    address_line = forms.CharField(label=_("Street address"), max_length=200, required=False)
+    zip_code = forms.CharField(label=_("US ZIP code"), max_length=10)
+    storage_cost = forms.DecimalField(label=_("Storage cost per unit per month (USD)"), min_value=0, max_digits=10, decimal_places=4, initial=0)
+
+    def clean_zip_code(self):
+        from django.core.exceptions import ValidationError
+
+        from warehouses.services import zip_location
+
+        value = self.cleaned_data["zip_code"].strip()
+        try:
+            zip_location(value)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["zip_code"]) from None
+        return value
