@@ -328,6 +328,13 @@ class ReorderAlert(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
+    @property
+    def days_of_cover(self):
+        """Days the current position lasts at the current sales rate."""
+        from decimal import Decimal
+
+        return (Decimal(max(self.position, 0)) / self.daily_velocity).quantize(Decimal("0.1")) if self.daily_velocity else None
+
     class Meta:
         verbose_name = _("reorder alert")
         verbose_name_plural = _("reorder alerts")

@@ -77,6 +77,7 @@ def test_reorder_point_from_velocity_lead_time_and_cover_days(shop):
     alert = ReorderAlert.objects.get(sku=sku, status=AlertStatus.OPEN)
     assert (alert.reorder_point, alert.position, alert.daily_velocity) == (2000, 1999, 100)
     assert alert.suggested_quantity == 2000 + 500 - 1999
+    assert str(alert.days_of_cover) == "20.0"  # 1,999 units at 100 a day
     assert reorder_alerts_raise()["raised"] == 0  # still one open alert, refreshed
 
     [po] = reorder_alerts_to_purchase_orders(alert_ids=[alert.pk], warehouse_id=shop["LA"].pk)

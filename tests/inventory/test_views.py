@@ -62,7 +62,7 @@ def test_sku_page_shows_levels_lots_ledger_and_adjusts(alpha, shop):
 def test_reorder_page_turns_suggestions_into_a_draft_po(alpha, shop):
     client = client_for(alpha, make_user(alpha, role=Role.MANAGER))
     html = client.get("/inventory/reorder/").content.decode()
-    assert "VIEW-000" in html
+    assert "VIEW-000" in html and "Days of cover" in html
     with tenant_context(alpha):
         alert = ReorderAlert.objects.get(status=AlertStatus.OPEN)
     done = client.post("/inventory/reorder/purchase-orders/", {"alert": [alert.pk], "warehouse": shop["warehouses"]["NJ"].pk}, follow=True)
@@ -111,3 +111,18 @@ def test_allocation_form_on_sku_page(alpha, shop):
     assert "dist-a may now hold 6 units" in ok.content.decode()
     too_much = client.post(f"/inventory/sku/{sku.pk}/allocations/", {"holder_kind": "creator", "holder_ref": "dist-b", "quota": "5"}, follow=True)
     assert "only 4 unit(s)" in too_much.content.decode()
+
+
+def test_owner_edits_category_fee_rates_in_the_seller_admin(alpha, shop):
+    from inventory.models import Category
+
+    owner = make_user(alpha, role=Role.OWNER)
+    client = client_for(alpha, owner)
+    with tenant_context(alpha):
+        category = Category.objects.get(name="Beauty")
+    page = client.post(f"/admin/inventory/category/{category.pk}/change/", {"name": "Beauty", "marketplace_fee_rate": "0.0600"}, follow=True)
+    assert page.status_code == 200
+    with tenant_context(alpha):
+        category.refresh_from_db()
+        assert str(category.marketplace_fee_rate) == "0.0600"
+    assert client_for(alpha, make_user(alpha, role=Role.WAREHOUSE)).get("/admin/inventory/category/").status_code == 302
