@@ -12,7 +12,7 @@ class StockFilterForm(forms.Form):
 
 
 class AdjustmentForm(forms.Form):
-    warehouse = forms.ModelChoiceField(label=_("Warehouse"), queryset=Warehouse.objects.filter(is_active=True))
+    warehouse = forms.ModelChoiceField(label=_("Warehouse"), queryset=Warehouse.objects.filter(is_active=True).order_by("code"), empty_label=None)
     delta = forms.IntegerField(label=_("Change (+ found, − lost)"))
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
@@ -24,7 +24,7 @@ class AdjustmentForm(forms.Form):
 
 
 class ReorderToPOForm(forms.Form):
-    warehouse = forms.ModelChoiceField(label=_("Deliver to"), queryset=Warehouse.objects.filter(is_active=True))
+    warehouse = forms.ModelChoiceField(label=_("Deliver to"), queryset=Warehouse.objects.filter(is_active=True).order_by("code"), empty_label=None)
 
 
 class AllocationForm(forms.Form):
