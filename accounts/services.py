@@ -34,7 +34,10 @@ def user_create(*, email: str, password: str | None, full_name: str, role: str, 
     """Create a staff user in the current seller schema. Owners may use the seller's Django admin."""
     is_owner = role == Role.OWNER
     user = User(email=email.strip().lower(), full_name=full_name.strip(), role=role, is_staff=is_owner, is_superuser=is_owner)
-    user.set_password(password) if password else user.set_unusable_password()
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
     user.full_clean(exclude=["password"])
     user.save()
     audit_record(actor=actor or user, verb="user.created", target=user, data={"role": role})

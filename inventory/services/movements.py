@@ -6,7 +6,7 @@ from django.db import transaction
 from djmoney.money import Money
 
 from inventory.exceptions import InventoryError
-from inventory.models import SKU, CostLot, LotConsumption, MoveKind, StockMove
+from inventory.models import CostLot, LotConsumption, MoveKind, StockMove
 from inventory.services.levels import (
     lot_create,
     lots_consume_fifo,

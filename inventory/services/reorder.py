@@ -60,7 +60,7 @@ def reorder_alerts_raise() -> dict[str, int]:
     velocity = _velocities(settings.velocity_window_days)
     on_order = _on_order()
     open_alerts = {a.sku_id: a for a in ReorderAlert.objects.select_for_update().filter(status=AlertStatus.OPEN)}
-    raised = resolved = 0
+    new_alerts, refreshed, recovered = [], [], []
     for sku in SKU.objects.filter(is_active=True).select_related("preferred_supplier"):
         v = velocity.get(sku.pk, Decimal(0))
         lead = sku.preferred_supplier.lead_time_days if sku.preferred_supplier else DEFAULT_LEAD_TIME_DAYS
@@ -71,14 +71,17 @@ def reorder_alerts_raise() -> dict[str, int]:
             suggested = math.ceil(point + v * settings.cover_days - position)
             values = {"daily_velocity": v.quantize(Decimal("0.01")), "reorder_point": point, "position": position, "suggested_quantity": suggested}
             if alert is None:
-                ReorderAlert.objects.create(sku=sku, **values)
-                raised += 1
+                new_alerts.append(ReorderAlert(sku=sku, **values))
             else:
-                ReorderAlert.objects.filter(pk=alert.pk).update(**values)
+                for field, value in values.items():
+                    setattr(alert, field, value)
+                refreshed.append(alert)
         elif alert is not None:
-            ReorderAlert.objects.filter(pk=alert.pk).update(status=AlertStatus.RESOLVED)
-            resolved += 1
-    return {"raised": raised, "resolved": resolved}
+            recovered.append(alert.pk)
+    ReorderAlert.objects.bulk_create(new_alerts)
+    ReorderAlert.objects.bulk_update(refreshed, ["daily_velocity", "reorder_point", "position", "suggested_quantity"])
+    ReorderAlert.objects.filter(pk__in=recovered).update(status=AlertStatus.RESOLVED)
+    return {"raised": len(new_alerts), "resolved": len(recovered)}
 
 
 @transaction.atomic

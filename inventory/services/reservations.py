@@ -1,7 +1,6 @@
 """Reserve, release and consume (ship) all lines of an order at one warehouse, or none."""
 import threading
 from contextlib import nullcontext
-from dataclasses import dataclass
 
 from django.conf import settings
 import psycopg
@@ -17,16 +16,10 @@ from inventory.services.levels import cogs_of, lots_consume_fifo, moves_record, 
 # more clients on one hot SKU only queue on its row lock and slow everyone down.
 _db_slots = threading.BoundedSemaphore(settings.FANOUT_RESERVATION_CONCURRENCY)
 
-@dataclass(frozen=True)
-class LineRequest:
-    sku_id: int
-    quantity: int
-
-
 def _validated_lines(lines) -> dict[int, int]:
     merged: dict[int, int] = {}
     for i, line in enumerate(lines, start=1):
-        sku_id, quantity = (line.sku_id, line.quantity) if isinstance(line, LineRequest) else line
+        sku_id, quantity = line
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
             raise InventoryError(f"line {i}: quantity must be a whole number above zero, got {quantity!r}")
         merged[sku_id] = merged.get(sku_id, 0) + quantity

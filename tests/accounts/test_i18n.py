@@ -59,4 +59,4 @@ def test_times_are_shown_in_the_users_time_zone(alpha):
     import zoneinfo
 
     shanghai_hour = timezone.now().astimezone(zoneinfo.ZoneInfo("Asia/Shanghai")).strftime("%-I")
-    assert f"It is now " in html and shanghai_hour in html.split("It is now", 1)[1][:40]
+    assert "It is now " in html and shanghai_hour in html.split("It is now", 1)[1][:40]
