@@ -11,6 +11,7 @@ class Module(models.TextChoices):
     ORDERS = "orders", _("Orders")
     INVENTORY = "inventory", _("Inventory")
     WAREHOUSES = "warehouses", _("Warehouses")
+    CHANNELS = "channels", _("Channels")
     CREATORS = "creators", _("Creators")
     COMMISSIONS = "commissions", _("Commissions")
     BI = "bi", _("Insights")
@@ -59,6 +60,7 @@ ICONS = {
     "creators": "M12 2l3 7h7l-5.5 4.5 2 7.5-6.5-4.5-6.5 4.5 2-7.5L2 9h7z",
     "commissions": "M12 1v22 M17 5H9.5a3.5 3.5 0 0 0 0 7h5a3.5 3.5 0 0 1 0 7H6",
     "bi": "M3 3v18h18 M7 15l4-4 3 3 5-6",
+    "channels": "M4 4h16v6H4z M4 14h16v6H4z M8 7h.01 M8 17h.01",
     "team": "M17 21v-2a4 4 0 0 0-4-4H5a4 4 0 0 0-4 4v2 M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8z M23 21v-2a4 4 0 0 0-3-3.9 M16 3.1a4 4 0 0 1 0 7.8",
     "preferences": "M4 21v-7 M4 10V3 M12 21v-9 M12 8V3 M20 21v-5 M20 12V3 M1 14h6 M9 8h6 M17 16h6",
     "admin": "M14.7 6.3a4 4 0 0 0-5.4 5.4L3 18l3 3 6.3-6.3a4 4 0 0 0 5.4-5.4l-2.5 2.5-2.4-.6-.6-2.4z",
@@ -79,6 +81,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(Module.ORDERS, _("Orders"), "orders:index", ICONS["orders"]),
     NavItem(Module.INVENTORY, _("Inventory"), "inventory:index", ICONS["inventory"]),
     NavItem(Module.WAREHOUSES, _("Warehouses"), "warehouses:index", ICONS["warehouses"]),
+    NavItem(Module.CHANNELS, _("Channels"), "channels:index", ICONS["channels"]),
     NavItem(Module.CREATORS, _("Creators"), "creators:index", ICONS["creators"]),
     NavItem(Module.COMMISSIONS, _("Commissions"), "commissions:index", ICONS["commissions"]),
     NavItem(Module.BI, _("Insights"), "bi:index", ICONS["bi"]),

@@ -17,6 +17,10 @@ app.conf.beat_schedule = {
         "task": "accounts.invitations_expire",
         "schedule": crontab(minute=15, hour="*/6"),
     },
+    "connectors.stock_reconcile_all": {
+        "task": "connectors.stock_reconcile_all",
+        "schedule": crontab(minute="*/10"),  # read every shop's stock back and correct drift
+    },
     "inventory.reorder_alerts_raise": {
         "task": "inventory.reorder_alerts_raise",
         "schedule": crontab(minute=30, hour=6),  # daily, before the buyers' day starts (UTC)

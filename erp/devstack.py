@@ -153,11 +153,27 @@ def redis_stop() -> None:
 
 # --- environment and processes -----------------------------------------------------------------
 
+def credentials_key() -> str:
+    """The key that encrypts shop credentials: FANOUT_CREDENTIALS_KEYS when set, else one made
+    once for this checkout and kept in .var/credentials.key (never committed)."""
+    if os.environ.get("FANOUT_CREDENTIALS_KEYS"):
+        return os.environ["FANOUT_CREDENTIALS_KEYS"]
+    from cryptography.fernet import Fernet
+
+    path = VAR / "credentials.key"
+    if not path.exists():
+        VAR.mkdir(exist_ok=True)
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def services_env() -> dict[str, str]:
     values = {"DATABASE_URL": postgres_url(), "REDIS_URL": redis_url()}
     VAR.mkdir(exist_ok=True)
     SERVICES_ENV.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     env = dict(os.environ, **values)
+    env["FANOUT_CREDENTIALS_KEYS"] = credentials_key()
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -190,7 +206,7 @@ def _is_ours(pid: int) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return False
-    return any(word in cmdline for word in ("gunicorn", "celery", "redis-server"))
+    return any(word in cmdline for word in ("gunicorn", "celery", "redis-server", "connectors.sandbox"))
 
 
 def processes_stop() -> None:
@@ -230,8 +246,14 @@ def cmd_run(args) -> int:
     env.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings.local")
     env.setdefault("FANOUT_SITE_URL", f"http://localhost:{port}")
     processes_stop()
+    sandbox_port = int(os.environ.get("SANDBOX_PORT", "8025"))
+    env.setdefault("FANOUT_PLATFORM_SANDBOX_URL", f"http://127.0.0.1:{sandbox_port}")
+    _start("sandbox", [PY, "-m", "connectors.sandbox", "--port", str(sandbox_port)], env)
     say("migrating the public schema and every seller schema…")
     manage(env, "migrate_schemas", "--verbosity", "0")
+    if not _wait_http(f"{env['FANOUT_PLATFORM_SANDBOX_URL']}/_sandbox/health", f"127.0.0.1:{sandbox_port}"):
+        say(f"the platform sandbox did not start; see {LOG / 'sandbox.log'}")
+        return 1
     manage(env, "seed_demo")
     _start("web", [PY, "-m", "gunicorn", "erp.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "3",
                    "--access-logfile", "-", "--timeout", "120"], env)
@@ -246,6 +268,7 @@ def cmd_run(args) -> int:
   Seller site (demo):  http://demo.localhost:{port}/
   Platform site:       http://localhost:{port}/   (sign up a new seller here)
   Platform admin:      http://localhost:{port}/admin/
+  Platform sandbox:    {env['FANOUT_PLATFORM_SANDBOX_URL']}/   (the demo's TikTok Shop, Shopify and Amazon)
   Stop everything:     make stop
 """, flush=True)
     return 0

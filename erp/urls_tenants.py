@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from connectors import views as connector_views
 from erp.tenancy import seller_admin_site
 
 urlpatterns = [
@@ -11,6 +12,10 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("inventory/", include("inventory.urls")),
     path("warehouses/", include("warehouses.urls")),
+    path("channels/", include("connectors.urls")),
+    # Platforms post here; the signature on the body is the authentication.
+    path("hooks/tiktok-shop/", connector_views.webhook_tiktok, name="webhook_tiktok"),
+    path("hooks/shopify/", connector_views.webhook_shopify, name="webhook_shopify"),
     path("creators/", include("creators.urls")),
     path("commissions/", include("commissions.urls")),
     path("insights/", include("bi.urls")),

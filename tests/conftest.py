@@ -1,10 +1,15 @@
+import subprocess
+import sys
+import uuid
+
 import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
 from sellers.models import Seller
 from sellers.services import public_tenant_ensure, seller_signup
-from tests.support import PASSWORD
+from erp.celery import app
+from tests.support import PASSWORD, ROOT, subprocess_env
 
 TEST_SELLERS = {"alpha": "Alpha Goods", "beta": "Beta Beauty"}
 
@@ -57,3 +62,34 @@ def committed(django_db_setup, django_db_blocker):
     Tests using this clean up what they create."""
     with django_db_blocker.unblock():
         yield
+
+
+@pytest.fixture
+def worker(committed, tmp_path):
+    """A real Celery worker process on a queue of its own; tasks sent by the test go to it."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    mail_dir = tmp_path / "mail"
+    env = subprocess_env(
+        CELERY_DEFAULT_QUEUE=queue,
+        DJANGO_EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        DJANGO_EMAIL_FILE_PATH=str(mail_dir),
+        FANOUT_SITE_URL="http://localhost:8000",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "erp", "worker", "-Q", queue, "--pool", "solo", "--loglevel", "INFO",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    original_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        yield {"proc": proc, "mail_dir": mail_dir}
+    finally:
+        app.conf.task_default_queue = original_queue
+        proc.terminate()
+        try:
+            output = proc.communicate(timeout=20)[0].decode()
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output = proc.communicate()[0].decode()
+        print(output[-4000:])

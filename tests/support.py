@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -75,3 +76,20 @@ def client_for(seller, user: User | None = None) -> Client:
         with tenant_context(seller):
             client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     return client
+
+
+@contextmanager
+def committed_in(subdomain: str, *, truncate: str):
+    """Work in a seller's schema with real commits; empty `truncate` (comma-separated tables) after."""
+    from django_tenants.utils import schema_context
+
+    from sellers.models import Seller
+
+    with schema_context("public"):
+        seller = Seller.objects.get(subdomain=subdomain)
+    with tenant_context(seller):
+        try:
+            yield seller
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {truncate} CASCADE")

@@ -32,36 +32,6 @@ def test_tasks_are_named_json_only_late_acked_and_time_limited():
     assert settings.CELERY_BEAT_SCHEDULER.endswith("TenantAwareDatabaseScheduler")
 
 
-@pytest.fixture
-def worker(committed, tmp_path):
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    mail_dir = tmp_path / "mail"
-    env = subprocess_env(
-        CELERY_DEFAULT_QUEUE=queue,
-        DJANGO_EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
-        DJANGO_EMAIL_FILE_PATH=str(mail_dir),
-        FANOUT_SITE_URL="http://localhost:8000",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "erp", "worker", "-Q", queue, "--pool", "solo", "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    original_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
-    try:
-        yield {"proc": proc, "mail_dir": mail_dir}
-    finally:
-        app.conf.task_default_queue = original_queue
-        proc.terminate()
-        try:
-            output = proc.communicate(timeout=20)[0].decode()
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output = proc.communicate()[0].decode()
-        print(output[-4000:])
-
-
 def _make_invitation(seller: Seller, email: str) -> Invitation:
     with tenant_context(seller):
         return Invitation.objects.create(email=email, role=Role.ANALYST, expires_at=timezone.now() + timezone.timedelta(days=7))

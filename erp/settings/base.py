@@ -60,6 +60,7 @@ TENANT_APPS = [
     "creators",
     "inventory",
     "warehouses",
+    "connectors",
     "orders",
     "commissions",
     "bi",
@@ -175,6 +176,19 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Channels ------------------------------------------------------------------------------------
+# Fernet keys (comma-separated, newest first) that encrypt shop credentials at rest.
+FANOUT_CREDENTIALS_KEYS = env("FANOUT_CREDENTIALS_KEYS", default="")
+# The local platform sandbox (connectors/sandbox), when one runs: shops can be connected to it.
+FANOUT_PLATFORM_SANDBOX_URL = env("FANOUT_PLATFORM_SANDBOX_URL", default="")
+FANOUT_CHANNEL_TIMEOUT_S = env.float("FANOUT_CHANNEL_TIMEOUT_S", default=15.0)
+FANOUT_CHANNEL_MAX_ATTEMPTS = env.int("FANOUT_CHANNEL_MAX_ATTEMPTS", default=4)
+FANOUT_CHANNEL_BACKOFF_S = env.float("FANOUT_CHANNEL_BACKOFF_S", default=0.5)
+FANOUT_CHANNEL_MAX_BACKOFF_S = env.float("FANOUT_CHANNEL_MAX_BACKOFF_S", default=30.0)
+# Stock changes within this window are pushed together; a failed push is retried after RETRY.
+FANOUT_STOCK_SYNC_DEBOUNCE_S = env.float("FANOUT_STOCK_SYNC_DEBOUNCE_S", default=0.5)
+FANOUT_STOCK_SYNC_RETRY_S = env.float("FANOUT_STOCK_SYNC_RETRY_S", default=10.0)
 
 # Email ---------------------------------------------------------------------------------------
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

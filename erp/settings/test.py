@@ -8,4 +8,10 @@ EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.l
 # A queue of its own so a developer's running worker never steals test tasks.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_DEFAULT_QUEUE", default="fanout-test")
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# A fixed key for tests only; real deployments take theirs from the environment.
+FANOUT_CREDENTIALS_KEYS = "dGVzdC1vbmx5LWtleS1mYW5vdXQtdGVzdHMtMDAwMDA="
+FANOUT_CHANNEL_BACKOFF_S = 0.05
+FANOUT_CHANNEL_TIMEOUT_S = 5.0
+FANOUT_STOCK_SYNC_DEBOUNCE_S = 0.2
+FANOUT_STOCK_SYNC_RETRY_S = 1.0
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}

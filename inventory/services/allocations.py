@@ -1,5 +1,6 @@
 from django.db import IntegrityError, transaction
 
+from inventory.events import sellable_changed_on_commit
 from inventory.exceptions import InventoryError
 from inventory.models import Allocation
 from inventory.selectors import Holder, pool_free
@@ -41,4 +42,6 @@ def allocation_set(*, sku_id: int, holder: Holder, quota: int) -> Allocation:
         raise InventoryError(f"allocation for {holder} changed at the same time; try again") from exc
     sku.quota_open = others_open + new_open
     sku.save(update_fields=["quota_open"])
+    # Every holder's share of the unallocated remainder may have moved.
+    sellable_changed_on_commit([sku_id])
     return allocation

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from djmoney.money import Money
 
+from inventory.events import sellable_changed_on_commit
 from inventory.exceptions import InventoryError
 from inventory.models import SKU, Category, Product, Supplier
 
@@ -141,6 +142,7 @@ def sku_csv_apply(*, text: str) -> ImportPreview:
         raise InventoryError("; ".join(str(e) for e in preview.errors[:10]))
     categories = {c.name: c for c in Category.objects.all()}
     products = {(p.category_id, p.title): p for p in Product.objects.all()}
+    changed = []
     for row in preview.rows:
         category = categories.get(row["category"]) or Category.objects.create(name=row["category"])
         categories[category.name] = category
@@ -152,5 +154,7 @@ def sku_csv_apply(*, text: str) -> ImportPreview:
                 defaults[column] = row[column]
         if "default_unit_cost" in row:
             defaults["default_unit_cost"] = Money(row["default_unit_cost"], "USD")
-        SKU.objects.update_or_create(code=row["code"], defaults=defaults)
+        sku, _created = SKU.objects.update_or_create(code=row["code"], defaults=defaults)
+        changed.append(sku.pk)
+    sellable_changed_on_commit(changed)
     return preview

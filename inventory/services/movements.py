@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db import transaction
 from djmoney.money import Money
 
+from inventory.events import sellable_changed_on_commit
 from inventory.exceptions import InventoryError
 from inventory.models import CostLot, LotConsumption, MoveKind, StockMove
 from inventory.services.levels import (
@@ -83,6 +84,7 @@ def stock_receive(*, warehouse_id: int, lines: list[ReceiptLine], reference: str
                   reference=reference, actor=actor)
         for line in lines
     ])
+    sellable_changed_on_commit(skus)
     return lots
 
 
@@ -112,6 +114,7 @@ def stock_adjust(*, sku_id: int, warehouse_id: int, delta: int, reason: str, act
                    reference=reference)
     moves_record([StockMove(sku_id=sku_id, warehouse_id=warehouse_id, kind=MoveKind.ADJUST, on_hand_delta=delta,
                             reason=reason.strip(), reference=reference, actor=actor)])
+    sellable_changed_on_commit([sku_id])
 
 
 @transaction.atomic
@@ -178,6 +181,7 @@ def stock_return(*, reservation_reference: str, sku_id: int, warehouse_id: int, 
             break
     moves_record([StockMove(sku_id=sku_id, warehouse_id=warehouse_id, kind=MoveKind.RETURN, on_hand_delta=quantity,
                             reference=reservation_reference, actor=actor)])
+    sellable_changed_on_commit([sku_id])
     return Money(money_round_cents(cost), currency)
 
 

@@ -7,6 +7,7 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 from djmoney.money import Money
 
+from inventory.events import sellable_changed_on_commit
 from inventory.exceptions import InsufficientStock, InventoryError, Shortage
 from inventory.models import SKU, MoveKind, Reservation, ReservationLine, ReservationStatus, StockMove
 from inventory.selectors import Holder, sellable_quantity
@@ -55,6 +56,7 @@ def reservation_create(*, reference: str, warehouse_id: int, holder: Holder, lin
             raise _translated(exc, wanted=wanted, warehouse_id=warehouse_id, holder=holder) from None
     if reservation_id < 0:  # a replay: the reservation made the first time
         return Reservation.objects.get(pk=-reservation_id)
+    sellable_changed_on_commit(order)
     return Reservation(
         pk=reservation_id, reference=reference, warehouse_id=warehouse_id, holder_kind=holder.kind, holder_ref=holder.ref,
         status=ReservationStatus.ACTIVE,
@@ -152,6 +154,7 @@ def reservation_release(*, reference: str, actor=None) -> Reservation:
     ])
     reservation.status = ReservationStatus.RELEASED
     reservation.save(update_fields=["status"])
+    sellable_changed_on_commit(line.sku_id for line in lines)
     return reservation
 
 
@@ -179,6 +182,7 @@ def reservation_consume(*, reference: str, actor=None) -> dict[int, Money | None
     ])
     reservation.status = ReservationStatus.CONSUMED
     reservation.save(update_fields=["status"])
+    sellable_changed_on_commit(line.sku_id for line in lines)
     return cogs
 
 

@@ -5,15 +5,14 @@ from collections import Counter
 
 import pytest
 from django.db import connection
-from django_tenants.utils import schema_context, tenant_context
 
 from inventory.audit import stock_audit_differences
 from inventory.exceptions import InsufficientStock
 from inventory.models import Reservation, ReservationLine, ReservationStatus, Stock, StockMove
 from inventory.selectors import Holder
 from inventory.services import allocation_set, reservation_consume, reservation_create, reservation_release
-from sellers.models import Seller
 from tests.inventory.factories import make_sku, make_warehouses, receive
+from tests.support import committed_in
 
 HOLDERS = [Holder.channel("tiktok_shop"), Holder.channel("shopify"), Holder.creator(7), Holder.creator(8)]
 INVENTORY_TABLES = (
@@ -24,12 +23,8 @@ INVENTORY_TABLES = (
 
 @pytest.fixture
 def alpha_committed(committed):
-    with schema_context("public"):
-        alpha = Seller.objects.get(subdomain="alpha")
-    with tenant_context(alpha):
+    with committed_in("alpha", truncate=INVENTORY_TABLES) as alpha:
         yield alpha
-        with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {INVENTORY_TABLES} CASCADE")
 
 
 def test_10000_concurrent_random_reservations_never_oversell_and_the_ledger_reconciles(alpha_committed):

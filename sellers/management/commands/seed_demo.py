@@ -59,6 +59,12 @@ class Command(BaseCommand):
             if demo_inventory_seed():
                 self.stdout.write("seeded demo warehouses, catalogue, stock and four weeks of sales")
 
+            from connectors.demo import demo_channels_seed
+            from erp.tenancy import seller_site_url
+
+            if demo_channels_seed(webhook_base_url=seller_site_url(schema_name=seller.schema_name)):
+                self.stdout.write("connected the demo TikTok Shop, Shopify store and Amazon account on the platform sandbox")
+
         if not options["quiet_logins"]:
             site = settings.FANOUT_SITE_URL.replace("://", f"://{DEMO_SUBDOMAIN}.", 1)
             self.stdout.write(f"\nDemo seller: {site}/   password for every login: {DEMO_PASSWORD}")

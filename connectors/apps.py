@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ConnectorsConfig(AppConfig):
+    name = "connectors"
+    verbose_name = _("Channels")
+
+    def ready(self):
+        # Stock changes committed by the inventory services fan out to the connected channels.
+        from connectors import receivers  # noqa: F401

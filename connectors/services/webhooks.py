@@ -1,0 +1,198 @@
+"""Webhook intake: verify the signature on the raw body, store the event once in the inbox
+(unique platform event id), answer fast, and process it later in Celery.
+
+Rejected deliveries store nothing in the inbox; their reason goes to the log and to a short list
+of recent rejections (Redis, per seller) shown on the channels page."""
+import hmac
+import json
+import logging
+import time
+from datetime import datetime, timezone as dt_timezone
+from functools import partial
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from connectors.clients.shopify import shopify_webhook_signature
+from connectors.clients.tiktok import tiktok_webhook_signature
+from connectors.exceptions import WebhookRejected
+from connectors.models import AccountStatus, ChannelAccount, InboxStatus, Platform, WebhookEvent
+from connectors.services.redis_keys import redis_client, tenant_key
+
+log = logging.getLogger("fanout.connectors.webhooks")
+
+REJECTIONS_KEPT = 50
+
+# TikTok Shop webhook types (see PRODUCT.md) and the names we show.
+TIKTOK_TYPES = {
+    1: "ORDER_STATUS_CHANGE", 3: "RECIPIENT_ADDRESS_UPDATE", 4: "PACKAGE_UPDATE", 6: "SELLER_DEAUTHORIZATION",
+    7: "UPCOMING_AUTHORIZATION_EXPIRATION", 11: "CANCELLATION_STATUS_CHANGE", 12: "RETURN_STATUS_CHANGE",
+    67: "REFUND_SUCCESS", 68: "INVENTORY_CHANGED",
+}
+
+
+def _reject(platform: str, status: int, reason: str, *, shop: str = "") -> WebhookRejected:
+    log.warning("webhook rejected: %s %s (shop %s): %s", platform, status, shop or "?", reason)
+    entry = json.dumps({"at": time.time(), "platform": platform, "status": status, "reason": reason, "shop": shop[:120]})
+    try:
+        client = redis_client()
+        key = tenant_key("webhook-rejections")
+        client.lpush(key, entry)
+        client.ltrim(key, 0, REJECTIONS_KEPT - 1)
+    except Exception:  # the log line above is enough if Redis is down; never turn a 401 into a 500
+        log.exception("could not record the webhook rejection")
+    return WebhookRejected(status, reason)
+
+
+def webhook_rejections_recent() -> list[dict]:
+    rows = [json.loads(r) for r in redis_client().lrange(tenant_key("webhook-rejections"), 0, REJECTIONS_KEPT - 1)]
+    for row in rows:
+        row["at"] = datetime.fromtimestamp(row["at"], tz=dt_timezone.utc)
+    return rows
+
+
+def _account(platform: str, shop_id: str) -> ChannelAccount | None:
+    return (ChannelAccount.objects.filter(platform=platform, shop_id=shop_id).exclude(status=AccountStatus.DISCONNECTED)
+            .order_by("-pk").first())
+
+
+def _store(*, account: ChannelAccount, event_id: str, topic: str, payload: dict, raw_body: bytes, occurred_at=None) -> tuple[WebhookEvent, bool]:
+    from connectors import tasks
+
+    with transaction.atomic():
+        event, created = WebhookEvent.objects.get_or_create(
+            platform=account.platform, event_id=event_id,
+            defaults={"account": account, "topic": topic, "payload": payload, "raw_body": raw_body.decode("utf-8", "replace"),
+                      "occurred_at": occurred_at},
+        )
+        if created:
+            transaction.on_commit(partial(tasks.webhook_process.delay, event.pk))
+    return event, created
+
+
+def webhook_receive_tiktok(*, raw_body: bytes, authorization: str) -> tuple[WebhookEvent, bool]:
+    """Body {type, tts_notification_id, shop_id, timestamp, data}; header Authorization =
+    hex HMAC-SHA256(app_secret, app_key + raw body). Returns (event, created)."""
+    platform = Platform.TIKTOK_SHOP
+    try:
+        payload = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError):
+        raise _reject(platform, 400, "the body is not valid JSON (truncated?)") from None
+    if not isinstance(payload, dict) or not payload.get("shop_id") or not payload.get("tts_notification_id"):
+        raise _reject(platform, 400, "the body lacks shop_id or tts_notification_id")
+    shop_id = str(payload["shop_id"])
+    account = _account(platform, shop_id)
+    if account is None:
+        raise _reject(platform, 404, f"no connected TikTok shop with id {shop_id}", shop=shop_id)
+    expected = tiktok_webhook_signature(app_key=account.app_key, app_secret=account.app_secret, raw_body=raw_body)
+    if not authorization or not hmac.compare_digest(expected, authorization.strip().lower()):
+        raise _reject(platform, 401, "the Authorization signature does not match the body", shop=shop_id)
+    occurred = payload.get("timestamp")
+    return _store(
+        account=account, event_id=str(payload["tts_notification_id"]), topic=str(payload.get("type", "")), payload=payload,
+        raw_body=raw_body, occurred_at=datetime.fromtimestamp(int(occurred), tz=dt_timezone.utc) if isinstance(occurred, int) else None,
+    )
+
+
+def webhook_receive_shopify(*, raw_body: bytes, headers) -> tuple[WebhookEvent, bool]:
+    """Headers X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret),
+    X-Shopify-Shop-Domain, X-Shopify-Topic and X-Shopify-Event-Id (the dedupe key)."""
+    platform = Platform.SHOPIFY
+    domain = headers.get("X-Shopify-Shop-Domain", "").strip().lower()
+    account = _account(platform, domain) if domain else None
+    if account is None:
+        raise _reject(platform, 404, f"no connected Shopify shop {domain or '(no X-Shopify-Shop-Domain header)'}", shop=domain)
+    secret = account.webhook_secret or account.app_secret
+    expected = shopify_webhook_signature(secret=secret, raw_body=raw_body)
+    if not hmac.compare_digest(expected, headers.get("X-Shopify-Hmac-Sha256", "").strip()):
+        raise _reject(platform, 401, "X-Shopify-Hmac-Sha256 does not match the body", shop=domain)
+    event_id = headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id")
+    if not event_id:
+        raise _reject(platform, 400, "no X-Shopify-Event-Id header", shop=domain)
+    try:
+        payload = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError):
+        raise _reject(platform, 400, "the body is not valid JSON (truncated?)", shop=domain) from None
+    return _store(account=account, event_id=event_id, topic=headers.get("X-Shopify-Topic", ""), payload=payload, raw_body=raw_body)
+
+
+# ---------------------------------------------------------------------------- processing
+HANDLERS: dict[tuple[str, str], object] = {}
+
+
+def webhook_handler(platform: str, *topics: str):
+    """Register the function that acts on events of these topics. Other apps (orders) add theirs."""
+    def register(func):
+        for topic in topics:
+            HANDLERS[(platform, topic)] = func
+        return func
+    return register
+
+
+def webhook_process(*, event_id: int) -> str:
+    """Run the handler for one inbox event. Safe to run twice: a processed event is skipped.
+    A handler's exception marks the event failed (with the error) and propagates, so Celery
+    retries transient failures; the status page offers a manual retry for the rest."""
+    claimed = WebhookEvent.objects.filter(pk=event_id, status__in=[InboxStatus.PENDING, InboxStatus.FAILED]).update(
+        attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return "skipped"
+    event = WebhookEvent.objects.select_related("account").get(pk=event_id)
+    handler = HANDLERS.get((event.platform, event.topic))
+    if handler is None:
+        WebhookEvent.objects.filter(pk=event_id).update(status=InboxStatus.IGNORED, processed_at=timezone.now(), error="")
+        return InboxStatus.IGNORED
+    try:
+        with transaction.atomic():
+            handler(event)
+            WebhookEvent.objects.filter(pk=event_id).update(status=InboxStatus.PROCESSED, processed_at=timezone.now(), error="")
+    except Exception as exc:
+        WebhookEvent.objects.filter(pk=event_id).update(status=InboxStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    return InboxStatus.PROCESSED
+
+
+def webhook_retry(*, event_id: int) -> None:
+    from connectors import tasks
+
+    WebhookEvent.objects.filter(pk=event_id, status=InboxStatus.FAILED).update(status=InboxStatus.PENDING)
+    transaction.on_commit(partial(tasks.webhook_process.delay, event_id))
+
+
+# Built-in handlers: authorisation and platform-side stock changes.
+@webhook_handler(Platform.TIKTOK_SHOP, "6")
+def _tiktok_deauthorized(event: WebhookEvent) -> None:
+    from connectors.services.accounts import account_mark_needs_reauth
+
+    account_mark_needs_reauth(account_id=event.account_id, reason="TikTok Shop: the seller deauthorised Fanout (SELLER_DEAUTHORIZATION)")
+
+
+@webhook_handler(Platform.TIKTOK_SHOP, "7")
+def _tiktok_expiring(event: WebhookEvent) -> None:
+    from connectors.services.accounts import account_mark_needs_reauth
+
+    expires = (event.payload.get("data") or {}).get("expire_time")
+    account_mark_needs_reauth(account_id=event.account_id, reason=f"TikTok Shop: the authorisation expires soon (expire_time {expires}); re-authorise the shop")
+
+
+@webhook_handler(Platform.SHOPIFY, "app/uninstalled")
+def _shopify_uninstalled(event: WebhookEvent) -> None:
+    from connectors.services.accounts import account_mark_needs_reauth
+
+    account_mark_needs_reauth(account_id=event.account_id, reason="Shopify: the app was uninstalled from the shop")
+
+
+@webhook_handler(Platform.TIKTOK_SHOP, "68")
+@webhook_handler(Platform.SHOPIFY, "inventory_levels/update")
+def _platform_stock_changed(event: WebhookEvent) -> None:
+    """Someone changed stock on the platform itself: check the shop against our pool and push our
+    number back where they differ (the pool is the one source of truth)."""
+    from connectors.services.stock_sync import stock_reconcile_later
+
+    data = event.payload.get("data") or {} if event.platform == Platform.TIKTOK_SHOP else event.payload
+    item = str(data.get("sku_id") or data.get("inventory_item_id") or "")
+    if event.platform == Platform.SHOPIFY and item and not item.startswith("gid://"):
+        item = f"gid://shopify/InventoryItem/{item}"
+    stock_reconcile_later(account_id=event.account_id, external_sku_ids=[item] if item else None)
