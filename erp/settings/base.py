@@ -187,7 +187,7 @@ FANOUT_CHANNEL_MAX_ATTEMPTS = env.int("FANOUT_CHANNEL_MAX_ATTEMPTS", default=4)
 FANOUT_CHANNEL_BACKOFF_S = env.float("FANOUT_CHANNEL_BACKOFF_S", default=0.5)
 FANOUT_CHANNEL_MAX_BACKOFF_S = env.float("FANOUT_CHANNEL_MAX_BACKOFF_S", default=30.0)
 # Stock changes within this window are pushed together; a failed push is retried after RETRY.
-FANOUT_STOCK_SYNC_DEBOUNCE_S = env.float("FANOUT_STOCK_SYNC_DEBOUNCE_S", default=0.5)
+FANOUT_STOCK_SYNC_DEBOUNCE_S = env.float("FANOUT_STOCK_SYNC_DEBOUNCE_S", default=1.0)
 FANOUT_STOCK_SYNC_RETRY_S = env.float("FANOUT_STOCK_SYNC_RETRY_S", default=10.0)
 
 # Email ---------------------------------------------------------------------------------------
