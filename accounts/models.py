@@ -168,9 +168,13 @@ class AuditEvent(models.Model):
             "invitation.resent": _("Invitation resent"),
             "invitation.revoked": _("Invitation withdrawn"),
             "invitation.accepted": _("Invitation accepted"),
+            "channel.connected": _("Connected the shop %(name)s (%(platform)s)"),
+            "channel.disconnected": _("Disconnected the shop %(name)s"),
+            "channel.needs_reauth": _("The shop %(name)s needs re-authorisation: %(reason)s"),
         }
         values = {k: role_label.get(v, v) for k, v in data.items()}
-        values.setdefault("email", "")
+        for key in ("email", "name", "platform", "reason"):
+            values.setdefault(key, "")
         template = templates.get(self.verb)
         try:
             return str(template) % values if template else self.verb

@@ -8,4 +8,9 @@ class ConnectorsConfig(AppConfig):
 
     def ready(self):
         # Stock changes committed by the inventory services fan out to the connected channels.
+        import logging
+
         from connectors import receivers  # noqa: F401
+
+        # httpx logs every request at INFO; our clients log what matters themselves.
+        logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -107,6 +107,14 @@ class InboxStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+# TikTok Shop webhook types (see PRODUCT.md) and the names we show.
+TIKTOK_TYPES = {
+    "1": "ORDER_STATUS_CHANGE", "3": "RECIPIENT_ADDRESS_UPDATE", "4": "PACKAGE_UPDATE", "6": "SELLER_DEAUTHORIZATION",
+    "7": "UPCOMING_AUTHORIZATION_EXPIRATION", "11": "CANCELLATION_STATUS_CHANGE", "12": "RETURN_STATUS_CHANGE",
+    "67": "REFUND_SUCCESS", "68": "INVENTORY_CHANGED",
+}
+
+
 class WebhookEvent(models.Model):
     """A verified webhook, stored as received before anything acts on it. The platform's event id
     is unique per platform, so a redelivery is a no-op."""
@@ -128,3 +136,9 @@ class WebhookEvent(models.Model):
         ordering = ["-received_at", "-pk"]
         constraints = [models.UniqueConstraint(fields=["platform", "event_id"], name="webhook_event_once")]
         indexes = [models.Index(fields=["status", "received_at"])]
+
+    @property
+    def topic_label(self) -> str:
+        if self.platform == Platform.TIKTOK_SHOP and self.topic in TIKTOK_TYPES:
+            return f"{TIKTOK_TYPES[self.topic]} ({self.topic})"
+        return self.topic

@@ -24,14 +24,6 @@ log = logging.getLogger("fanout.connectors.webhooks")
 
 REJECTIONS_KEPT = 50
 
-# TikTok Shop webhook types (see PRODUCT.md) and the names we show.
-TIKTOK_TYPES = {
-    1: "ORDER_STATUS_CHANGE", 3: "RECIPIENT_ADDRESS_UPDATE", 4: "PACKAGE_UPDATE", 6: "SELLER_DEAUTHORIZATION",
-    7: "UPCOMING_AUTHORIZATION_EXPIRATION", 11: "CANCELLATION_STATUS_CHANGE", 12: "RETURN_STATUS_CHANGE",
-    67: "REFUND_SUCCESS", 68: "INVENTORY_CHANGED",
-}
-
-
 def _reject(platform: str, status: int, reason: str, *, shop: str = "") -> WebhookRejected:
     log.warning("webhook rejected: %s %s (shop %s): %s", platform, status, shop or "?", reason)
     entry = json.dumps({"at": time.time(), "platform": platform, "status": status, "reason": reason, "shop": shop[:120]})
