@@ -13,6 +13,7 @@ from functools import partial
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from connectors.clients.shopify import shopify_webhook_signature
 from connectors.clients.tiktok import tiktok_webhook_signature
@@ -24,9 +25,11 @@ log = logging.getLogger("fanout.connectors.webhooks")
 
 REJECTIONS_KEPT = 50
 
-def _reject(platform: str, status: int, reason: str, *, shop: str = "") -> WebhookRejected:
+def _reject(platform: str, status: int, template: str, *, shop: str = "") -> WebhookRejected:
+    """`template` is marked with gettext_noop: the platform gets it in English, the page translates it."""
+    reason = template % {"shop": shop}
     log.warning("webhook rejected: %s %s (shop %s): %s", platform, status, shop or "?", reason)
-    entry = json.dumps({"at": time.time(), "platform": platform, "status": status, "reason": reason, "shop": shop[:120]})
+    entry = json.dumps({"at": time.time(), "platform": platform, "status": status, "template": template, "shop": shop[:120]})
     try:
         client = redis_client()
         key = tenant_key("webhook-rejections")
@@ -39,8 +42,12 @@ def _reject(platform: str, status: int, reason: str, *, shop: str = "") -> Webho
 
 def webhook_rejections_recent() -> list[dict]:
     rows = [json.loads(r) for r in redis_client().lrange(tenant_key("webhook-rejections"), 0, REJECTIONS_KEPT - 1)]
+    labels = dict(Platform.choices)
     for row in rows:
         row["at"] = datetime.fromtimestamp(row["at"], tz=dt_timezone.utc)
+        row["platform_label"] = labels.get(row.get("platform"), row.get("platform"))
+        if row.get("template"):
+            row["reason"] = gettext(row["template"]) % {"shop": row.get("shop", "")}
     return rows
 
 
@@ -70,16 +77,16 @@ def webhook_receive_tiktok(*, raw_body: bytes, authorization: str) -> tuple[Webh
     try:
         payload = json.loads(raw_body)
     except (ValueError, UnicodeDecodeError):
-        raise _reject(platform, 400, "the body is not valid JSON (truncated?)") from None
+        raise _reject(platform, 400, gettext_noop("the body is not valid JSON (truncated?)")) from None
     if not isinstance(payload, dict) or not payload.get("shop_id") or not payload.get("tts_notification_id"):
-        raise _reject(platform, 400, "the body lacks shop_id or tts_notification_id")
+        raise _reject(platform, 400, gettext_noop("the body lacks shop_id or tts_notification_id"))
     shop_id = str(payload["shop_id"])
     account = _account(platform, shop_id)
     if account is None:
-        raise _reject(platform, 404, f"no connected TikTok shop with id {shop_id}", shop=shop_id)
+        raise _reject(platform, 404, gettext_noop("no connected TikTok shop with id %(shop)s"), shop=shop_id)
     expected = tiktok_webhook_signature(app_key=account.app_key, app_secret=account.app_secret, raw_body=raw_body)
     if not authorization or not hmac.compare_digest(expected, authorization.strip().lower()):
-        raise _reject(platform, 401, "the Authorization signature does not match the body", shop=shop_id)
+        raise _reject(platform, 401, gettext_noop("the Authorization signature does not match the body"), shop=shop_id)
     occurred = payload.get("timestamp")
     return _store(
         account=account, event_id=str(payload["tts_notification_id"]), topic=str(payload.get("type", "")), payload=payload,
@@ -94,18 +101,18 @@ def webhook_receive_shopify(*, raw_body: bytes, headers) -> tuple[WebhookEvent, 
     domain = headers.get("X-Shopify-Shop-Domain", "").strip().lower()
     account = _account(platform, domain) if domain else None
     if account is None:
-        raise _reject(platform, 404, f"no connected Shopify shop {domain or '(no X-Shopify-Shop-Domain header)'}", shop=domain)
+        raise _reject(platform, 404, gettext_noop("no connected Shopify shop %(shop)s") if domain else gettext_noop("no X-Shopify-Shop-Domain header"), shop=domain)
     secret = account.webhook_secret or account.app_secret
     expected = shopify_webhook_signature(secret=secret, raw_body=raw_body)
     if not hmac.compare_digest(expected, headers.get("X-Shopify-Hmac-Sha256", "").strip()):
-        raise _reject(platform, 401, "X-Shopify-Hmac-Sha256 does not match the body", shop=domain)
+        raise _reject(platform, 401, gettext_noop("X-Shopify-Hmac-Sha256 does not match the body"), shop=domain)
     event_id = headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id")
     if not event_id:
-        raise _reject(platform, 400, "no X-Shopify-Event-Id header", shop=domain)
+        raise _reject(platform, 400, gettext_noop("no X-Shopify-Event-Id header"), shop=domain)
     try:
         payload = json.loads(raw_body)
     except (ValueError, UnicodeDecodeError):
-        raise _reject(platform, 400, "the body is not valid JSON (truncated?)", shop=domain) from None
+        raise _reject(platform, 400, gettext_noop("the body is not valid JSON (truncated?)"), shop=domain) from None
     return _store(account=account, event_id=event_id, topic=headers.get("X-Shopify-Topic", ""), payload=payload, raw_body=raw_body)
 
 
