@@ -14,6 +14,9 @@ from django.utils.translation import gettext as _
 from accounts.exceptions import AccountsError, InvitationInvalid
 from accounts.models import AuditEvent, Invitation, User
 from accounts.modules import Role
+from erp.l10n import TIME_ZONE_CHOICES, seller_time_zone
+
+_TIME_ZONES = frozenset(tz for tz, _label in TIME_ZONE_CHOICES)
 
 _INVITE_SALT = "fanout.accounts.invitation"
 _HANDOFF_SALT = "fanout.accounts.signup-handoff"
@@ -30,10 +33,14 @@ def audit_record(*, actor: User | None, verb: str, target=None, data: dict | Non
     )
 
 
-def user_create(*, email: str, password: str | None, full_name: str, role: str, actor: User | None = None) -> User:
-    """Create a staff user in the current seller schema. Owners may use the seller's Django admin."""
+def user_create(*, email: str, password: str | None, full_name: str, role: str, actor: User | None = None,
+                language: str = "", time_zone: str = "") -> User:
+    """Create a staff user in the current seller schema. Owners may use the seller's Django admin.
+    Language and time zone default from the browser when known, else English and the seller's
+    business time zone."""
     is_owner = role == Role.OWNER
-    user = User(email=email.strip().lower(), full_name=full_name.strip(), role=role, is_staff=is_owner, is_superuser=is_owner)
+    user = User(email=email.strip().lower(), full_name=full_name.strip(), role=role, is_staff=is_owner, is_superuser=is_owner,
+                language=supported_language(language), time_zone=valid_time_zone(time_zone) or seller_time_zone().key)
     if password:
         user.set_password(password)
     else:
@@ -42,6 +49,24 @@ def user_create(*, email: str, password: str | None, full_name: str, role: str, 
     user.save()
     audit_record(actor=actor or user, verb="user.created", target=user, data={"role": role})
     return user
+
+
+def supported_language(code: str) -> str:
+    """One of settings.LANGUAGES for a browser's language code ("zh-CN" → "zh-hans"), else English."""
+    from django.utils.translation import get_supported_language_variant
+
+    code = (code or "").strip().lower()
+    if code.startswith("zh") and code not in ("zh-tw", "zh-hk", "zh-hant", "zh-mo"):
+        code = "zh-hans"
+    try:
+        return get_supported_language_variant(code) if code else "en"
+    except LookupError:
+        return "en"
+
+
+def valid_time_zone(name: str) -> str:
+    """`name` if it is a time zone we offer (a browser's Intl time zone), else ""."""
+    return name if name in _TIME_ZONES else ""
 
 
 def _owner_count_excluding(user: User) -> int:
@@ -199,7 +224,7 @@ def invitation_email_send(*, invitation_id: int, site_url: str) -> bool:
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, full_name: str, password: str) -> User:
+def invitation_accept(*, token: str, full_name: str, password: str, language: str = "", time_zone: str = "") -> User:
     """Turn a pending invitation into an active staff account with the invited role.
     Raises InvitationInvalid or django ValidationError (weak password)."""
     invitation = invitation_from_token(token=token)
@@ -209,7 +234,8 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> User:
     if User.objects.filter(email__iexact=invitation.email).exists():
         raise InvitationInvalid(_("%(email)s already has an account here. Sign in instead.") % {"email": invitation.email})
     validate_password(password, user=User(email=invitation.email, full_name=full_name))
-    user = user_create(email=invitation.email, password=password, full_name=full_name, role=invitation.role, actor=None)
+    user = user_create(email=invitation.email, password=password, full_name=full_name, role=invitation.role, actor=None,
+                       language=language, time_zone=time_zone)
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     audit_record(actor=user, verb="invitation.accepted", target=invitation)

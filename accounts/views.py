@@ -65,7 +65,8 @@ def invitation_accept(request, token: str):
     if request.method == "POST" and form.is_valid():
         try:
             user = services.invitation_accept(
-                token=token, full_name=form.cleaned_data["full_name"], password=form.cleaned_data["password"]
+                token=token, full_name=form.cleaned_data["full_name"], password=form.cleaned_data["password"],
+                language=request.LANGUAGE_CODE, time_zone=request.POST.get("browser_time_zone", ""),
             )
         except ValidationError as exc:
             form.add_error("password", exc)
@@ -170,3 +171,27 @@ def team_invitation_revoke(request, invitation_id: int):
         messages.error(request, str(exc))
         return redirect("team:index")
     return _done(request, _("Invitation for %(email)s withdrawn.") % {"email": invitation.email})
+
+
+@require_http_methods(["GET", "POST"])
+def business_settings(request):
+    """The seller's name, business time zone and base currency (Owners: the team module)."""
+    from erp.l10n import business_now
+    from sellers.exceptions import SignupError
+    from sellers.forms import SellerSettingsForm
+    from sellers.services import seller_settings_update
+
+    seller = request.tenant
+    form = SellerSettingsForm(request.POST or None, initial={"name": seller.name, "time_zone": seller.time_zone,
+                                                             "base_currency": seller.base_currency})
+    if request.method == "POST" and form.is_valid():
+        try:
+            seller_settings_update(seller=seller, actor=request.user, **form.cleaned_data)
+        except SignupError as exc:
+            for field, errors in exc.errors.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, _("Business settings saved."))
+            return redirect("team:business")
+    return render(request, "accounts/business_settings.html", {"form": form, "seller": seller, "business_now": business_now()})

@@ -241,6 +241,7 @@ def _wait_http(url: str, host: str, timeout: float = 30.0) -> bool:
 
 
 def cmd_run(args) -> int:
+    _ensure_system_tools(for_tests=False)
     port = int(os.environ.get("PORT", "8000"))
     env = services_env()
     env.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings.local")
@@ -274,10 +275,15 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _ensure_system_tools() -> None:
-    """The browser test drives Debian's Chromium and the compose test uses Debian's
-    docker-compose; install them when missing and we are allowed to."""
-    wanted = [pkg for pkg, exe in (("chromium", "chromium"), ("docker-compose", "docker-compose")) if not shutil.which(exe)]
+def _ensure_system_tools(*, for_tests: bool = True) -> None:
+    """PDFs need Debian's Noto CJK font (Chinese names) and harfbuzz's subsetter; the browser test
+    drives Debian's Chromium and the compose test uses Debian's docker-compose. Install what is
+    missing when we are allowed to."""
+    wanted = [] if os.path.exists("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc") else ["fonts-noto-cjk"]
+    if not _lib_present("libharfbuzz-subset.so.0"):
+        wanted.append("libharfbuzz-subset0")
+    if for_tests:
+        wanted += [pkg for pkg, exe in (("chromium", "chromium"), ("docker-compose", "docker-compose")) if not shutil.which(exe)]
     if not wanted:
         return
     prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
@@ -288,6 +294,14 @@ def _ensure_system_tools() -> None:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run([*prefix, "apt-get", "update", "-qq"], env=env, check=False)
     subprocess.run([*prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *wanted], env=env, check=False)
+
+
+def _lib_present(name: str) -> bool:
+    try:
+        out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return name in out
 
 
 def cmd_test(args) -> int:

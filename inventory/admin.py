@@ -10,7 +10,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 class SupplierAdmin(admin.ModelAdmin):
-    list_display = ("name", "lead_time_days", "email", "is_active")
+    list_display = ("name", "lead_time_days", "currency", "email", "is_active")
     list_filter = ("is_active",)
     search_fields = ("name",)
 

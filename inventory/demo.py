@@ -7,7 +7,8 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from inventory.exceptions import InsufficientStock
-from inventory.models import SKU, Category, Product, StockMove, Supplier
+from erp.l10n import business_date_of, business_today
+from inventory.models import SKU, Category, ExchangeRate, Product, StockMove, Supplier
 from inventory.selectors import Holder
 from inventory.services import allocation_set, reservation_consume, reservation_create, stock_receive
 from inventory.services.movements import ReceiptLine
@@ -34,7 +35,13 @@ def demo_inventory_seed(*, seed: int = 7) -> bool:
         warehouse_create(code="NJ", name="New Jersey", zip_code="07094", storage_cost_per_unit_month=Money("0.52", "USD")),
     ]
     suppliers = [Supplier.objects.create(name="Guangzhou Cosmetics Co.", lead_time_days=15, email="sales@gz-cosmetics.example"),
-                 Supplier.objects.create(name="Yiwu Tools Ltd.", lead_time_days=21, email="orders@yiwu-tools.example")]
+                 Supplier.objects.create(name="Yiwu Tools Ltd.", lead_time_days=21, email="orders@yiwu-tools.example", currency="CNY")]
+    # Yiwu invoices in CNY: a dated rate for every day of the last four months (about 7.10 CNY per USD).
+    today = business_today()
+    rate = Decimal("7.12")
+    for back in range(120, -1, -1):
+        rate = min(max(rate + Decimal(rng.randrange(-3, 4)) / 100, Decimal("7.02")), Decimal("7.22"))
+        ExchangeRate.objects.create(currency="CNY", rate_date=today - timedelta(days=back), rate=rate, source="demo")
     skus = []
     for category_name, fee, titles in CATALOGUE:
         category = Category.objects.create(name=category_name, marketplace_fee_rate=Decimal(fee))
@@ -44,15 +51,17 @@ def demo_inventory_seed(*, seed: int = 7) -> bool:
             for shade in variants:
                 code = f"{category_name[:3].upper()}-{product.pk:03d}{('-' + shade[:3].upper()) if shade else ''}"
                 cost = Decimal(rng.randrange(180, 900)) / 100
+                cost_money = Money((cost * 7).quantize(Decimal("0.1")), "CNY") if category_name == "Tools" else Money(cost, "USD")
                 skus.append(SKU.objects.create(
                     code=code, product=product, title=f"{title} {shade}".strip(), weight_grams=rng.randrange(30, 400),
-                    default_unit_cost=Money(cost, "USD"), safety_stock_units=rng.choice([0, 10, 20]),
+                    default_unit_cost=cost_money, safety_stock_units=rng.choice([0, 10, 20]),
                     preferred_supplier=suppliers[1] if category_name == "Tools" else suppliers[0],
                 ))
     ninety_days_ago = timezone.now() - timedelta(days=90)
     for wh in warehouses:
         lines = [ReceiptLine(s.pk, rng.randrange(25, 70) if i < 8 else rng.randrange(60, 400), s.default_unit_cost) for i, s in enumerate(skus)]
-        for lot in stock_receive(warehouse_id=wh.pk, lines=lines, reference=f"PO-OPENING-{wh.code}", landed_cost=Money("480.00", "USD")):
+        for lot in stock_receive(warehouse_id=wh.pk, lines=lines, reference=f"PO-OPENING-{wh.code}", landed_cost=Money("480.00", "USD"),
+                                 received_on=business_date_of(ninety_days_ago)):
             lot.received_at = ninety_days_ago
             lot.save(update_fields=["received_at"])
         StockMove.objects.filter(reference=f"PO-OPENING-{wh.code}").update(created_at=ninety_days_ago)

@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
+from djmoney.money import Money
 
 
 class Category(models.Model):
@@ -210,6 +211,11 @@ class CostLot(models.Model):
     quantity_remaining = models.IntegerField(_("remaining"))
     unit_cost = MoneyField(_("landed unit cost"), max_digits=12, decimal_places=4, default_currency="USD")
     reference = models.CharField(_("reference"), max_length=100, blank=True)
+    # When the purchase was in another currency: the landed unit cost in it and the rate used
+    # (units of that currency per 1 unit of the base currency, on the receipt date).
+    source_unit_cost = MoneyField(_("unit cost as invoiced"), max_digits=12, decimal_places=4, default_currency="USD",
+                                  null=True, blank=True)
+    fx_rate = models.DecimalField(_("exchange rate used"), max_digits=18, decimal_places=8, null=True, blank=True)
 
     class Meta:
         verbose_name = _("cost lot")
@@ -243,6 +249,8 @@ class Supplier(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
     email = models.EmailField(_("email"), blank=True)
     lead_time_days = models.PositiveIntegerField(_("lead time (days)"), default=15)
+    currency = models.CharField(_("invoice currency"), max_length=3, default="USD",
+                                help_text=_("Purchase orders to this supplier are priced in it."))
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -264,6 +272,8 @@ class POStatus(models.TextChoices):
 
 class PurchaseOrder(models.Model):
     number = models.CharField(_("number"), max_length=32, unique=True)
+    currency = models.CharField(_("currency"), max_length=3, default="USD",
+                                help_text=_("The supplier's invoice currency; every line's unit cost is in it."))
     supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="purchase_orders", verbose_name=_("supplier"))
     warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
     status = models.CharField(_("status"), max_length=20, choices=POStatus.choices, default=POStatus.DRAFT)
@@ -298,6 +308,14 @@ class PurchaseOrderLine(models.Model):
     @property
     def quantity_open(self) -> int:
         return self.quantity_ordered - self.quantity_received
+
+    @property
+    def amount(self) -> Money:
+        """Quantity × unit cost, half-up to the cent, in the PO's currency."""
+        from decimal import ROUND_HALF_UP, Decimal
+
+        value = (Decimal(self.unit_cost.amount) * self.quantity_ordered).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return Money(value, self.unit_cost.currency)
 
 
 class ReorderSettings(models.Model):
@@ -342,3 +360,32 @@ class ReorderAlert(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sku"], condition=Q(status="open"), name="reorder_one_open_alert_per_sku"),
         ]
+
+
+class ExchangeRate(models.Model):
+    """How many units of `currency` one unit of the seller's base currency buys on `rate_date`
+    (e.g. CNY 7.10 for USD 1). A conversion uses the latest rate on or before its date; with no such
+    rate it is refused, never guessed."""
+
+    currency = models.CharField(_("currency"), max_length=3)
+    rate_date = models.DateField(_("date"))
+    rate = models.DecimalField(_("units per 1 base unit"), max_digits=18, decimal_places=8)
+    source = models.CharField(_("source"), max_length=40, blank=True)
+    created_at = models.DateTimeField(_("entered at"), default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        ordering = ["-rate_date", "currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "rate_date"], name="fx_one_rate_per_currency_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="fx_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.rate} ({self.rate_date})"
+
+    @property
+    def inverse(self):
+        return 1 / self.rate

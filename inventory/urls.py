@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory import views, views_purchasing
+from inventory import views, views_fx, views_purchasing
 
 app_name = "inventory"
 urlpatterns = [
@@ -12,8 +12,11 @@ urlpatterns = [
     path("reorder/", views.reorder_suggestions, name="reorder"),
     path("sku/<int:sku_id>/allocations/", views.sku_allocation, name="sku_allocation"),
     path("reorder/purchase-orders/", views.reorder_create_pos, name="reorder_create_pos"),
+    path("exchange-rates/", views_fx.exchange_rates, name="fx"),
+    path("exchange-rates.csv", views_fx.exchange_rates_export, name="fx_export"),
     path("purchase-orders/", views_purchasing.purchase_order_list, name="po_list"),
     path("purchase-orders/<int:po_id>/", views_purchasing.purchase_order_detail, name="po_detail"),
+    path("purchase-orders/<int:po_id>/pdf/", views_purchasing.purchase_order_pdf, name="po_pdf"),
     path("purchase-orders/<int:po_id>/send/", views_purchasing.purchase_order_send_view, name="po_send"),
     path("purchase-orders/<int:po_id>/cancel/", views_purchasing.purchase_order_cancel_view, name="po_cancel"),
     path("purchase-orders/<int:po_id>/receive/", views_purchasing.purchase_order_receive_view, name="po_receive"),

@@ -123,13 +123,10 @@ def sku_allocation(request, sku_id: int):
 
 @require_GET
 def sku_export(request):
-    from django.http import HttpResponse
-
+    from erp.csvutil import csv_response, wants_excel
     from inventory.services.catalog_csv import sku_csv_export
 
-    response = HttpResponse(sku_csv_export(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="skus.csv"'
-    return response
+    return csv_response(sku_csv_export(), filename="skus.csv", excel=wants_excel(request))
 
 
 _IMPORT_MAX_BYTES = 5 * 1024 * 1024
@@ -139,6 +136,7 @@ _IMPORT_MAX_BYTES = 5 * 1024 * 1024
 def sku_import(request):
     """GET: upload form. POST with a file: preview (rows to create/update, every error).
     POST with `apply`: apply the previewed file (kept in the session), all or nothing."""
+    from erp.csvutil import upload_text
     from inventory.services.catalog_csv import COLUMNS, sku_csv_apply, sku_csv_parse
 
     context = {"columns": COLUMNS}
@@ -156,19 +154,12 @@ def sku_import(request):
         messages.success(request, _("Imported: %(c)s new SKUs, %(u)s updated.") % {"c": preview.creates, "u": preview.updates})
         return redirect("inventory:index")
     if request.method == "POST":
-        upload = request.FILES.get("file")
-        if upload is None:
-            messages.error(request, _("Choose a CSV file."))
-        elif upload.size > _IMPORT_MAX_BYTES:
-            messages.error(request, _("The file is larger than 5 MB; split it."))
+        text, error = upload_text(request, max_bytes=_IMPORT_MAX_BYTES)
+        if error:
+            messages.error(request, error)
         else:
-            try:
-                text = upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                messages.error(request, _("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again."))
-            else:
-                preview = sku_csv_parse(text=text)
-                if not preview.errors:
-                    request.session["sku_import_text"] = text
-                context.update({"preview": preview, "sample": preview.rows[:20]})
+            preview = sku_csv_parse(text=text)
+            if not preview.errors:
+                request.session["sku_import_text"] = text
+            context.update({"preview": preview, "sample": preview.rows[:20]})
     return render(request, "inventory/sku_import.html", context)

@@ -1,5 +1,6 @@
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -7,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from djmoney.money import Money
 
+from erp.l10n import seller_base_currency
 from inventory.exceptions import InventoryError
 from inventory.models import POStatus, PurchaseOrder
 from inventory.services.purchasing import purchase_order_cancel, purchase_order_receive, purchase_order_send
@@ -26,7 +28,26 @@ def purchase_order_list(request):
 def purchase_order_detail(request, po_id: int):
     po = get_object_or_404(PurchaseOrder.objects.select_related("supplier", "warehouse"), pk=po_id)
     return render(request, "inventory/po_detail.html", {"po": po, "lines": po.lines.select_related("sku").order_by("sku__code"),
-                                                        "receivable": po.status in (POStatus.SENT, POStatus.PARTIAL)})
+                                                        "receivable": po.status in (POStatus.SENT, POStatus.PARTIAL),
+                                                        "base": seller_base_currency(), "currencies": settings.CURRENCIES})
+
+
+@require_GET
+def purchase_order_pdf(request, po_id: int):
+    """The purchase order as a PDF to send to the supplier, in the reader's language; Chinese
+    product names print with an embedded CJK font."""
+    from django.http import HttpResponse
+
+    from erp.pdf import render_pdf
+
+    po = get_object_or_404(PurchaseOrder.objects.select_related("supplier", "warehouse", "created_by"), pk=po_id)
+    lines = list(po.lines.select_related("sku__product").order_by("sku__code"))
+    total = sum((line.amount.amount for line in lines), Decimal(0))
+    pdf = render_pdf("inventory/po_pdf.html", {"po": po, "lines": lines, "total": Money(total, po.currency),
+                                               "seller": request.tenant}, request=request)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{po.number}.pdf"'
+    return response
 
 
 def _po_action(request, po_id: int, action, done_message: str):
@@ -66,7 +87,10 @@ def purchase_order_receive_view(request, po_id: int):
     raw_landed = request.POST.get("landed_cost", "").strip()
     if raw_landed:
         try:
-            landed = Money(Decimal(raw_landed), "USD")
+            currency = request.POST.get("landed_currency") or seller_base_currency()
+            if currency not in settings.CURRENCIES:
+                raise InvalidOperation
+            landed = Money(Decimal(raw_landed), currency)
             if landed.amount < 0:
                 raise InvalidOperation
         except InvalidOperation:

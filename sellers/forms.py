@@ -1,5 +1,8 @@
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from erp.l10n import CURRENCY_CHOICES, TIME_ZONE_CHOICES
 
 
 class SignupForm(forms.Form):
@@ -11,6 +14,14 @@ class SignupForm(forms.Form):
     )
     owner_email = forms.EmailField(label=_("Your email"))
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(render_value=False), strip=False)
+    time_zone = forms.ChoiceField(
+        label=_("Business time zone"), choices=TIME_ZONE_CHOICES, initial=settings.FANOUT_DEFAULT_BUSINESS_TIME_ZONE, required=False,
+        help_text=_("Where your orders' days begin: daily reports, ship-by clocks and settlement periods use it."),
+    )
+    base_currency = forms.ChoiceField(
+        label=_("Base currency"), choices=CURRENCY_CHOICES, initial=settings.DEFAULT_CURRENCY, required=False,
+        help_text=_("Stock is costed and profit reported in it; purchases in other currencies are converted at dated rates."),
+    )
 
     def __init__(self, *args, base_domain: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -21,3 +32,15 @@ class SignupForm(forms.Form):
 
     def clean_subdomain(self):
         return self.cleaned_data["subdomain"].strip().lower()
+
+
+class SellerSettingsForm(forms.Form):
+    name = forms.CharField(label=_("Company name"), max_length=120)
+    time_zone = forms.ChoiceField(
+        label=_("Business time zone"), choices=TIME_ZONE_CHOICES,
+        help_text=_("Where your orders' days begin: daily reports, ship-by clocks and settlement periods use it."),
+    )
+    base_currency = forms.ChoiceField(
+        label=_("Base currency"), choices=CURRENCY_CHOICES,
+        help_text=_("Stock is costed and profit reported in it; purchases in other currencies are converted at dated rates."),
+    )

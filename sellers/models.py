@@ -1,6 +1,9 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
+
+from erp.l10n import CURRENCY_CHOICES, TIME_ZONE_CHOICES
 
 
 class Seller(TenantMixin):
@@ -11,6 +14,14 @@ class Seller(TenantMixin):
     owner_email = models.EmailField(_("owner email"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     is_active = models.BooleanField(_("active"), default=True)
+    time_zone = models.CharField(
+        _("business time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default=settings.FANOUT_DEFAULT_BUSINESS_TIME_ZONE,
+        help_text=_("Days, daily reports and settlement periods begin at midnight in this time zone."),
+    )
+    base_currency = models.CharField(
+        _("base currency"), max_length=3, choices=CURRENCY_CHOICES, default=settings.DEFAULT_CURRENCY,
+        help_text=_("Stock is costed and profit is reported in this currency."),
+    )
 
     auto_create_schema = True
     auto_drop_schema = True

@@ -2,6 +2,7 @@
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -10,7 +11,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import Role, User
-from accounts.services import user_create
+from accounts.services import user_create, valid_time_zone
 from erp.tenancy import tenant_host
 from sellers.exceptions import SignupError
 from sellers.models import Domain, Seller
@@ -66,7 +67,8 @@ def signup_validate(*, company_name: str, subdomain: str, owner_email: str, pass
     return errors
 
 
-def seller_signup(*, company_name: str, subdomain: str, owner_email: str, password: str) -> SignupResult:
+def seller_signup(*, company_name: str, subdomain: str, owner_email: str, password: str, time_zone: str = "",
+                  base_currency: str = "", owner_language: str = "", owner_time_zone: str = "") -> SignupResult:
     """Create a seller: its schema (migrated), its domain and its Owner account — all of it or
     nothing. The whole sign-up runs in one transaction; PostgreSQL's transactional DDL means a
     failure at any step leaves no schema, no seller row and no domain behind.
@@ -88,11 +90,14 @@ def seller_signup(*, company_name: str, subdomain: str, owner_email: str, passwo
                     subdomain=subdomain,
                     schema_name=schema_name_for(subdomain),
                     owner_email=owner_email,
+                    time_zone=valid_time_zone(time_zone) or settings.FANOUT_DEFAULT_BUSINESS_TIME_ZONE,
+                    base_currency=base_currency if base_currency in settings.CURRENCIES else settings.DEFAULT_CURRENCY,
                 )
                 seller.save(verbosity=0)  # creates and migrates the schema, inside this transaction
                 Domain.objects.create(domain=tenant_host(subdomain=subdomain), tenant=seller, is_primary=True)
                 with tenant_context(seller):
-                    owner = user_create(email=owner_email, password=password, full_name="", role=Role.OWNER)
+                    owner = user_create(email=owner_email, password=password, full_name="", role=Role.OWNER,
+                                        language=owner_language, time_zone=owner_time_zone)
         except IntegrityError as exc:
             # Lost a race with another sign-up for the same subdomain.
             logger.info("sign-up for %s lost a race: %s", subdomain, exc)
@@ -110,3 +115,32 @@ def public_tenant_ensure(*, domains: list[str]) -> Seller:
         for i, domain in enumerate(domains):
             Domain.objects.get_or_create(domain=domain, defaults={"tenant": public, "is_primary": i == 0})
     return public
+
+
+def seller_settings_update(*, seller: Seller, actor: User, name: str, time_zone: str, base_currency: str) -> Seller:
+    """An Owner changes the seller's name, business time zone or base currency. The base currency
+    cannot change once stock has been costed or purchased in it: that would silently re-denominate
+    every cost. Raises SignupError (field -> messages)."""
+    from accounts.services import audit_record
+    from inventory.models import CostLot, PurchaseOrder
+
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = [_("Enter your company name.")]
+    if not valid_time_zone(time_zone):
+        errors["time_zone"] = [_("Choose a time zone from the list.")]
+    if base_currency not in settings.CURRENCIES:
+        errors["base_currency"] = [_("Choose a currency from the list.")]
+    elif base_currency != seller.base_currency and (CostLot.objects.exists() or PurchaseOrder.objects.exists()):
+        errors["base_currency"] = [_("The base currency cannot change once stock has been costed or purchased in %(currency)s.")
+                                   % {"currency": seller.base_currency}]
+    if errors:
+        raise SignupError(errors)
+    changed = {f: [getattr(seller, f), v] for f, v in (("name", name.strip()), ("time_zone", time_zone), ("base_currency", base_currency))
+               if getattr(seller, f) != v}
+    if changed:
+        Seller.objects.filter(pk=seller.pk).update(**{f: new for f, (_old, new) in changed.items()})
+        for field, (_old, new) in changed.items():
+            setattr(seller, field, new)
+        audit_record(actor=actor, verb="seller.settings_changed", data={f: f"{old} → {new}" for f, (old, new) in changed.items()})
+    return seller

@@ -21,7 +21,8 @@ def signup(request):
     form = SignupForm(request.POST or None, base_domain=settings.FANOUT_BASE_DOMAIN)
     if request.method == "POST" and form.is_valid():
         try:
-            result = seller_signup(**form.cleaned_data)
+            result = seller_signup(**form.cleaned_data, owner_language=request.LANGUAGE_CODE,
+                                   owner_time_zone=request.POST.get("browser_time_zone", ""))
         except SignupError as exc:
             for field, messages in exc.errors.items():
                 for message in messages:

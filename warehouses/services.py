@@ -3,6 +3,7 @@ from decimal import Decimal
 import zipcodes
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from warehouses.models import Warehouse
@@ -15,7 +16,7 @@ def zip_location(zip_code: str) -> dict:
     except (TypeError, ValueError):
         matches = []
     if not matches:
-        raise ValidationError({"zip_code": f"unknown US ZIP code {zip_code!r}"})
+        raise ValidationError({"zip_code": _("unknown US ZIP code %(zip)s") % {"zip": repr(zip_code)}})
     m = matches[0]
     return {"city": m["city"], "state": m["state"], "latitude": Decimal(m["lat"]), "longitude": Decimal(m["long"])}
 
@@ -42,7 +43,10 @@ def warehouse_delete(*, warehouse_id: int) -> None:
     held = Stock.objects.filter(warehouse=warehouse).exclude(on_hand=0, reserved=0)
     if held.exists():
         units = sum(s.on_hand for s in held)
-        raise ValidationError(f"{warehouse.code} still holds {units} unit(s); transfer or adjust them out first")
+        raise ValidationError(
+            _("%(warehouse)s still holds %(units)s unit(s); transfer or adjust them out first")
+            % {"warehouse": warehouse.code, "units": units}
+        )
     if StockMove.objects.filter(warehouse=warehouse).exists():
         warehouse.is_active = False
         warehouse.save(update_fields=["is_active"])

@@ -166,6 +166,8 @@ USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
 FANOUT_DEFAULT_USER_TIME_ZONE = "America/Los_Angeles"
+# A new seller's business time zone (days, reports, settlement periods) unless sign-up says otherwise.
+FANOUT_DEFAULT_BUSINESS_TIME_ZONE = "America/Los_Angeles"
 
 # Static --------------------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -5,28 +5,22 @@ import io
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 from djmoney.money import Money
 
+from erp.csvutil import RowError
+from erp.l10n import seller_base_currency
 from inventory.events import sellable_changed_on_commit
 from inventory.exceptions import InventoryError
 from inventory.models import SKU, Category, Product, Supplier
 
-COLUMNS = ["code", "title", "product", "category", "weight_grams", "default_unit_cost", "safety_stock_units",
+COLUMNS = ["code", "title", "product", "category", "weight_grams", "default_unit_cost", "cost_currency", "safety_stock_units",
            "safety_stock_percent", "is_active", "preferred_supplier"]
 REQUIRED = ["code", "title", "product", "category"]
 MAX_ROWS = 20_000
 _TRUE, _FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n"}
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # 1 = header, data from 2, as a spreadsheet shows it
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, {self.column}: {self.reason}"
 
 
 @dataclass
@@ -43,7 +37,7 @@ def sku_csv_export() -> str:
     writer.writerow(COLUMNS)
     for sku in SKU.objects.select_related("product__category", "preferred_supplier").order_by("code").iterator(chunk_size=2000):
         writer.writerow([
-            sku.code, sku.title, sku.product.title, sku.product.category.name, sku.weight_grams, sku.default_unit_cost.amount,
+            sku.code, sku.title, sku.product.title, sku.product.category.name, sku.weight_grams, sku.default_unit_cost.amount, sku.default_unit_cost.currency,
             sku.safety_stock_units, sku.safety_stock_percent, "true" if sku.is_active else "false",
             sku.preferred_supplier.name if sku.preferred_supplier else "",
         ])
@@ -52,10 +46,10 @@ def sku_csv_export() -> str:
 
 def _int(value: str, *, minimum: int = 0) -> int:
     if not value.strip().lstrip("-").isdigit():
-        raise ValueError("must be a whole number")
+        raise ValueError(_("must be a whole number"))
     number = int(value)
     if number < minimum:
-        raise ValueError(f"must be {minimum} or more")
+        raise ValueError(_("must be %(minimum)s or more") % {"minimum": minimum})
     return number
 
 
@@ -63,13 +57,13 @@ def _decimal(value: str, *, places: int, maximum: Decimal | None = None) -> Deci
     try:
         number = Decimal(value.strip())
     except InvalidOperation:
-        raise ValueError("must be a number like 12.50") from None
+        raise ValueError(_("must be a number like 12.50")) from None
     if not number.is_finite() or number < 0:
-        raise ValueError("must be zero or more")
+        raise ValueError(_("must be zero or more"))
     if -number.as_tuple().exponent > places:
-        raise ValueError(f"at most {places} decimal places")
+        raise ValueError(_("at most %(places)s decimal places") % {"places": places})
     if maximum is not None and number > maximum:
-        raise ValueError(f"must be at most {maximum}")
+        raise ValueError(_("must be at most %(maximum)s") % {"maximum": maximum})
     return number
 
 
@@ -79,30 +73,31 @@ def sku_csv_parse(*, text: str) -> ImportPreview:
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        preview.errors.append(RowError(1, ", ".join(missing), "required column missing"))
+        preview.errors.append(RowError(1, ", ".join(missing), _("required column missing")))
         return preview
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
-        preview.errors.append(RowError(1, ", ".join(unknown), f"unknown column; expected some of {', '.join(COLUMNS)}"))
+        reason = _("unknown column; expected some of %(columns)s") % {"columns": ", ".join(COLUMNS)}
+        preview.errors.append(RowError(1, ", ".join(unknown), reason))
         return preview
     suppliers = {s.name.lower(): s.pk for s in Supplier.objects.all()}
     existing = set(SKU.objects.values_list("code", flat=True))
     seen: dict[str, int] = {}
     for number, raw in enumerate(reader, start=2):
         if number - 1 > MAX_ROWS:
-            preview.errors.append(RowError(number, "-", f"more than {MAX_ROWS} rows; split the file"))
+            preview.errors.append(RowError(number, "-", _("more than %(max)s rows; split the file") % {"max": MAX_ROWS}))
             break
         values = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         row = {"row": number}
         for column in REQUIRED:
             if not values.get(column):
-                preview.errors.append(RowError(number, column, "required"))
+                preview.errors.append(RowError(number, column, _("required")))
         code = values.get("code", "")
         if code:
             if len(code) > 64:
-                preview.errors.append(RowError(number, "code", "at most 64 characters"))
+                preview.errors.append(RowError(number, "code", _("at most 64 characters")))
             if code in seen:
-                preview.errors.append(RowError(number, "code", f"duplicate of row {seen[code]}"))
+                preview.errors.append(RowError(number, "code", _("duplicate of row %(row)s") % {"row": seen[code]}))
             seen[code] = number
         row.update({k: values.get(k, "") for k in ("code", "title", "product", "category")})
         checks = {
@@ -114,14 +109,19 @@ def sku_csv_parse(*, text: str) -> ImportPreview:
                 try:
                     row[column] = check(values[column])
                 except ValueError as exc:
-                    preview.errors.append(RowError(number, column, f"{exc}, got “{values[column]}”"))
+                    reason = _("%(reason)s, got “%(value)s”") % {"reason": exc, "value": values[column]}
+                    preview.errors.append(RowError(number, column, reason))
+        currency = values.get("cost_currency", "").upper()
+        if currency and currency not in settings.CURRENCIES:
+            preview.errors.append(RowError(number, "cost_currency", _("must be one of %(choices)s") % {"choices": ", ".join(settings.CURRENCIES)}))
+        row["cost_currency"] = currency or seller_base_currency()
         active = values.get("is_active", "").lower()
         if active and active not in _TRUE | _FALSE:
-            preview.errors.append(RowError(number, "is_active", f"use true or false, got “{values['is_active']}”"))
+            preview.errors.append(RowError(number, "is_active", _("use true or false, got “%(value)s”") % {"value": values["is_active"]}))
         row["is_active"] = active not in _FALSE
         supplier = values.get("preferred_supplier", "")
         if supplier and supplier.lower() not in suppliers:
-            preview.errors.append(RowError(number, "preferred_supplier", f"no supplier named “{supplier}”"))
+            preview.errors.append(RowError(number, "preferred_supplier", _("no supplier named “%(supplier)s”") % {"supplier": supplier}))
         row["supplier_id"] = suppliers.get(supplier.lower()) if supplier else None
         preview.rows.append(row)
         if code in existing:
@@ -129,7 +129,7 @@ def sku_csv_parse(*, text: str) -> ImportPreview:
         else:
             preview.creates += 1
     if not preview.rows and not preview.errors:
-        preview.errors.append(RowError(2, "-", "the file has no data rows"))
+        preview.errors.append(RowError(2, "-", _("the file has no data rows")))
     return preview
 
 
@@ -153,7 +153,7 @@ def sku_csv_apply(*, text: str) -> ImportPreview:
             if column in row:
                 defaults[column] = row[column]
         if "default_unit_cost" in row:
-            defaults["default_unit_cost"] = Money(row["default_unit_cost"], "USD")
+            defaults["default_unit_cost"] = Money(row["default_unit_cost"], row["cost_currency"])
         sku, _created = SKU.objects.update_or_create(code=row["code"], defaults=defaults)
         changed.append(sku.pk)
     sellable_changed_on_commit(changed)

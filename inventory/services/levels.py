@@ -8,6 +8,7 @@ negative or over-reserve, so the database — not a read in Python — decides.
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
+from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from inventory.exceptions import InventoryError
@@ -37,7 +38,7 @@ def pool_add_on_hand(*, sku_id: int, delta: int) -> None:
             [delta, sku_id, delta],
         )
         if cursor.rowcount != 1:
-            raise InventoryError("pool on hand would drop below reserved units")
+            raise InventoryError(_("pool on hand would drop below reserved units"))
 
 
 def stock_add_on_hand(*, sku_id: int, warehouse_id: int, delta: int) -> bool:
@@ -64,9 +65,12 @@ def stock_unreserved(*, sku_id: int, warehouse_id: int) -> int:
     return row[0] if row else 0
 
 
-def lot_create(*, sku_id: int, warehouse_id: int, quantity: int, unit_cost: Money, reference: str, received_at=None) -> CostLot:
+def lot_create(*, sku_id: int, warehouse_id: int, quantity: int, unit_cost: Money, reference: str, received_at=None,
+               source_unit_cost: Money | None = None, fx_rate=None) -> CostLot:
     amount = Decimal(unit_cost.amount).quantize(UNIT_COST_PLACES, rounding=ROUND_HALF_UP)
     kwargs = {"received_at": received_at} if received_at else {}
+    if source_unit_cost is not None:
+        kwargs.update(source_unit_cost=source_unit_cost, fx_rate=fx_rate)
     return CostLot.objects.create(
         sku_id=sku_id, warehouse_id=warehouse_id, quantity_received=quantity, quantity_remaining=quantity,
         unit_cost=Money(amount, unit_cost.currency), reference=reference, **kwargs,
@@ -90,7 +94,10 @@ def lots_consume_fifo(*, sku_id: int, warehouse_id: int, quantity: int, referenc
         remaining -= units
         taken.append((lot, units))
     if remaining:
-        raise InventoryError(f"cost lots hold {quantity - remaining} of {quantity} units for SKU {sku_id} at warehouse {warehouse_id}")
+        raise InventoryError(
+            _("cost lots hold %(held)s of %(quantity)s units for SKU %(sku)s at warehouse %(warehouse)s")
+            % {"held": quantity - remaining, "quantity": quantity, "sku": sku_id, "warehouse": warehouse_id}
+        )
     CostLot.objects.bulk_update([lot for lot, _u in taken], ["quantity_remaining"])
     LotConsumption.objects.bulk_create(LotConsumption(lot=lot, reference=reference, quantity=units) for lot, units in taken)
     return taken

@@ -1,13 +1,16 @@
 """Receipts, adjustments, transfers and returns: every one writes the ledger and the lots."""
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
 from djmoney.money import Money
 
+from erp.l10n import business_today
 from inventory.events import sellable_changed_on_commit
 from inventory.exceptions import InventoryError
 from inventory.models import CostLot, LotConsumption, MoveKind, StockMove
+from inventory.services.fx import CENT, to_base
 from inventory.services.levels import (
     lot_create,
     lots_consume_fifo,
@@ -57,9 +60,12 @@ def _spread_landed_cost(lines: list[ReceiptLine], landed_cost: Money | None) -> 
 
 
 @transaction.atomic
-def stock_receive(*, warehouse_id: int, lines: list[ReceiptLine], reference: str, landed_cost: Money | None = None, actor=None) -> list[CostLot]:
-    """Put received units on hand and create one cost lot per line at its landed unit cost
-    (unit cost + its share of `landed_cost`, 4 decimal places)."""
+def stock_receive(*, warehouse_id: int, lines: list[ReceiptLine], reference: str, landed_cost: Money | None = None, actor=None,
+                  received_on: date | None = None) -> list[CostLot]:
+    """Put received units on hand and create one cost lot per line at its landed unit cost in the
+    seller's base currency: unit cost converted at the receipt date's rate (4 decimal places) +
+    its share of `landed_cost` (converted to the cent, then spread by units). Lots keep the
+    invoiced unit cost and the rate used. A missing rate refuses the whole receipt."""
     _warehouse(warehouse_id)
     if not lines:
         raise InventoryError("a receipt needs at least one line")
@@ -67,18 +73,22 @@ def stock_receive(*, warehouse_id: int, lines: list[ReceiptLine], reference: str
         _positive_int(line.quantity, "received quantity")
         if line.unit_cost.amount < 0:
             raise InventoryError("unit cost cannot be negative")
-    shares = _spread_landed_cost(lines, landed_cost)
+    on = received_on or business_today()
+    landed_base = to_base(landed_cost, on, places=CENT).amount if landed_cost is not None and landed_cost.amount else None
+    converted = [to_base(line.unit_cost, on) for line in lines]
+    shares = _spread_landed_cost(lines, landed_base)
     skus = pool_lock(line.sku_id for line in lines)
     missing = sorted({line.sku_id for line in lines} - set(skus))
     if missing:
         raise InventoryError(f"unknown SKU id(s): {', '.join(map(str, missing))}")
     lots = []
-    for line, share in sorted(zip(lines, shares), key=lambda pair: pair[0].sku_id):
+    for line, share, conv in sorted(zip(lines, shares, converted), key=lambda triple: triple[0].sku_id):
         pool_add_on_hand(sku_id=line.sku_id, delta=line.quantity)
         stock_add_on_hand(sku_id=line.sku_id, warehouse_id=warehouse_id, delta=line.quantity)
-        unit = Decimal(line.unit_cost.amount) + share / line.quantity
+        unit = Decimal(conv.amount.amount) + share / line.quantity
         lots.append(lot_create(sku_id=line.sku_id, warehouse_id=warehouse_id, quantity=line.quantity,
-                               unit_cost=Money(unit, line.unit_cost.currency), reference=reference))
+                               unit_cost=Money(unit, conv.amount.currency), reference=reference,
+                               source_unit_cost=line.unit_cost if conv.rate is not None else None, fx_rate=conv.rate))
     moves_record([
         StockMove(sku_id=line.sku_id, warehouse_id=warehouse_id, kind=MoveKind.RECEIPT, on_hand_delta=line.quantity,
                   reference=reference, actor=actor)
@@ -110,8 +120,10 @@ def stock_adjust(*, sku_id: int, warehouse_id: int, delta: int, reason: str, act
     else:
         pool_add_on_hand(sku_id=sku_id, delta=delta)
         stock_add_on_hand(sku_id=sku_id, warehouse_id=warehouse_id, delta=delta)
-        lot_create(sku_id=sku_id, warehouse_id=warehouse_id, quantity=delta, unit_cost=unit_cost or skus[sku_id].default_unit_cost,
-                   reference=reference)
+        cost = unit_cost or skus[sku_id].default_unit_cost
+        conv = to_base(cost, business_today())
+        lot_create(sku_id=sku_id, warehouse_id=warehouse_id, quantity=delta, unit_cost=conv.amount, reference=reference,
+                   source_unit_cost=cost if conv.rate is not None else None, fx_rate=conv.rate)
     moves_record([StockMove(sku_id=sku_id, warehouse_id=warehouse_id, kind=MoveKind.ADJUST, on_hand_delta=delta,
                             reason=reason.strip(), reference=reference, actor=actor)])
     sellable_changed_on_commit([sku_id])

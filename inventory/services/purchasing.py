@@ -1,8 +1,11 @@
 """Purchase orders: draft → sent → partially received → received, or cancelled."""
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from djmoney.money import Money
 
+from erp.l10n import business_now, seller_base_currency
 from inventory.exceptions import InventoryError
 from inventory.models import SKU, POStatus, PurchaseOrder, PurchaseOrderLine, Supplier
 from inventory.services.movements import ReceiptLine, stock_receive
@@ -10,12 +13,15 @@ from inventory.services.movements import ReceiptLine, stock_receive
 
 def _next_number() -> str:
     last = PurchaseOrder.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    return f"PO-{timezone.now():%Y%m}-{last + 1:05d}"
+    return f"PO-{business_now():%Y%m}-{last + 1:05d}"
 
 
 @transaction.atomic
-def purchase_order_create(*, supplier_id: int, warehouse_id: int, lines: list[tuple[int, int, Money]], actor=None) -> PurchaseOrder:
-    """A draft PO with (sku_id, quantity, unit_cost) lines; one line per SKU."""
+def purchase_order_create(*, supplier_id: int, warehouse_id: int, lines: list[tuple[int, int, Money]], actor=None,
+                          currency: str = "") -> PurchaseOrder:
+    """A draft PO with (sku_id, quantity, unit_cost) lines; one line per SKU. All unit costs are
+    in the PO's currency (default: the currency of the first line, else the base currency); it is
+    converted into the base currency at each receipt's date."""
     from warehouses.models import Warehouse
 
     if not Supplier.objects.filter(pk=supplier_id, is_active=True).exists():
@@ -33,10 +39,18 @@ def purchase_order_create(*, supplier_id: int, warehouse_id: int, lines: list[tu
         if sku_id in seen:
             raise InventoryError(f"line {i}: the SKU appears twice")
         seen.add(sku_id)
+    currency = (currency or (str(lines[0][2].currency) if lines else "") or seller_base_currency()).upper()
+    if currency not in settings.CURRENCIES:
+        raise InventoryError(_("unknown currency %(currency)s") % {"currency": currency})
+    for i, (_sku_id, _quantity, unit_cost) in enumerate(lines, start=1):
+        if str(unit_cost.currency) != currency:
+            raise InventoryError(_("line %(line)s: the unit cost is in %(found)s but the purchase order is in %(currency)s")
+                                 % {"line": i, "found": unit_cost.currency, "currency": currency})
     unknown = sorted(seen - set(SKU.objects.filter(pk__in=seen).values_list("pk", flat=True)))
     if unknown:
         raise InventoryError(f"unknown SKU id(s): {', '.join(map(str, unknown))}")
-    po = PurchaseOrder.objects.create(number=_next_number(), supplier_id=supplier_id, warehouse_id=warehouse_id, created_by=actor)
+    po = PurchaseOrder.objects.create(number=_next_number(), supplier_id=supplier_id, warehouse_id=warehouse_id, created_by=actor,
+                                      currency=currency)
     PurchaseOrderLine.objects.bulk_create(
         PurchaseOrderLine(purchase_order=po, sku_id=sku_id, quantity_ordered=q, unit_cost=cost) for sku_id, q, cost in lines
     )

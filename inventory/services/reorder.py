@@ -14,6 +14,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from djmoney.money import Money
 
 from inventory.exceptions import InventoryError
 from inventory.models import (
@@ -88,21 +90,39 @@ def reorder_alerts_raise() -> dict[str, int]:
 def reorder_alerts_to_purchase_orders(*, alert_ids: list[int], warehouse_id: int, actor=None) -> list:
     """One click: turn open alerts into draft POs, one per preferred supplier, at each SKU's
     default unit cost. Alerts of SKUs without a supplier are refused, naming them."""
-    alerts = list(ReorderAlert.objects.select_for_update().filter(pk__in=alert_ids, status=AlertStatus.OPEN).select_related("sku"))
+    alerts = list(ReorderAlert.objects.select_for_update(of=("self",)).filter(pk__in=alert_ids, status=AlertStatus.OPEN)
+                  .select_related("sku__preferred_supplier"))
     if not alerts:
-        raise InventoryError("no open reorder alerts were selected")
+        raise InventoryError(_("no open reorder alerts were selected"))
     orphans = sorted(a.sku.code for a in alerts if a.sku.preferred_supplier_id is None)
     if orphans:
-        raise InventoryError(f"set a preferred supplier first for: {', '.join(orphans)}")
+        raise InventoryError(_("set a preferred supplier first for: %(codes)s") % {"codes": ", ".join(orphans)})
     by_supplier = defaultdict(list)
     for alert in alerts:
         by_supplier[alert.sku.preferred_supplier_id].append(alert)
     pos = []
     for supplier_id, group in sorted(by_supplier.items()):
+        supplier = group[0].sku.preferred_supplier
         po = purchase_order_create(
-            supplier_id=supplier_id, warehouse_id=warehouse_id, actor=actor,
-            lines=[(a.sku_id, a.suggested_quantity, a.sku.default_unit_cost) for a in group],
+            supplier_id=supplier_id, warehouse_id=warehouse_id, actor=actor, currency=supplier.currency,
+            lines=[(a.sku_id, a.suggested_quantity, _unit_cost_in(a.sku, supplier)) for a in group],
         )
         ReorderAlert.objects.filter(pk__in=[a.pk for a in group]).update(status=AlertStatus.ORDERED, purchase_order=po)
         pos.append(po)
     return pos
+
+
+def _unit_cost_in(sku, supplier) -> Money:
+    """The price to put on a new PO line in the supplier's currency: the SKU's default unit cost
+    when it is in that currency, else the last price paid to any supplier in that currency. Never a
+    conversion: a supplier's price is what they invoice, not what today's rate makes it."""
+    if str(sku.default_unit_cost.currency) == supplier.currency:
+        return sku.default_unit_cost
+    last = (PurchaseOrderLine.objects.filter(sku=sku, unit_cost_currency=supplier.currency)
+            .order_by("-purchase_order__created_at", "-pk").values_list("unit_cost", flat=True).first())
+    if last is None:
+        raise InventoryError(_("%(sku)s: its default unit cost is in %(found)s but %(supplier)s invoices in %(currency)s; "
+                               "set the SKU's cost in %(currency)s first.")
+                             % {"sku": sku.code, "found": sku.default_unit_cost.currency, "supplier": supplier.name,
+                                "currency": supplier.currency})
+    return Money(last, supplier.currency)

@@ -5,6 +5,7 @@ from contextlib import nullcontext
 from django.conf import settings
 import psycopg
 from django.db import DatabaseError, connection, transaction
+from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from inventory.events import sellable_changed_on_commit
@@ -22,10 +23,12 @@ def _validated_lines(lines) -> dict[int, int]:
     for i, line in enumerate(lines, start=1):
         sku_id, quantity = line
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-            raise InventoryError(f"line {i}: quantity must be a whole number above zero, got {quantity!r}")
+            raise InventoryError(
+                _("line %(line)s: quantity must be a whole number above zero, got %(quantity)s") % {"line": i, "quantity": repr(quantity)}
+            )
         merged[sku_id] = merged.get(sku_id, 0) + quantity
     if not merged:
-        raise InventoryError("an order needs at least one line")
+        raise InventoryError(_("an order needs at least one line"))
     return merged
 
 
@@ -68,7 +71,7 @@ def _translated(exc: Exception, *, wanted: dict[int, int], warehouse_id: int, ho
     diag = getattr(cause, "diag", None)
     message = getattr(diag, "message_primary", "") or ""
     if message == "fanout_bad_warehouse":
-        return InventoryError(f"unknown or inactive warehouse id {warehouse_id}")
+        return InventoryError(_("unknown or inactive warehouse id %(warehouse)s") % {"warehouse": warehouse_id})
     if message != "fanout_insufficient_stock":
         return exc
     # Unknown or inactive SKUs fail the pool update like short ones; tell them apart here.
@@ -76,10 +79,10 @@ def _translated(exc: Exception, *, wanted: dict[int, int], warehouse_id: int, ho
     skus = {s.pk: s for s in SKU.objects.filter(pk__in=short)}
     unknown = sorted(set(short) - set(skus))
     if unknown:
-        return InventoryError(f"unknown SKU id(s): {', '.join(map(str, unknown))}")
+        return InventoryError(_("unknown SKU id(s): %(ids)s") % {"ids": ", ".join(map(str, unknown))})
     inactive = sorted(s.code for s in skus.values() if not s.is_active)
     if inactive:
-        return InventoryError(f"inactive SKU(s): {', '.join(inactive)}")
+        return InventoryError(_("inactive SKU(s): %(codes)s") % {"codes": ", ".join(inactive)})
     return InsufficientStock([_shortage(skus[s], wanted[s], warehouse_id, holder) for s in short])
 
 
@@ -92,7 +95,7 @@ def _shortage(sku: SKU, requested: int, warehouse_id: int, holder: Holder) -> Sh
 def _lock_active(reference: str) -> Reservation:
     reservation = Reservation.objects.select_for_update().filter(reference=reference).first()
     if reservation is None:
-        raise InventoryError(f"no reservation {reference!r}")
+        raise InventoryError(_("no reservation %(reference)s") % {"reference": repr(reference)})
     return reservation
 
 
@@ -133,7 +136,10 @@ def _apply(reservation: Reservation, lines: list[ReservationLine], *, line_sql: 
         for line in lines:
             cursor.execute(line_sql, {"n": line.quantity, "t": line.from_quota, "sku": line.sku_id, "wh": reservation.warehouse_id})
             if cursor.rowcount != 1:
-                raise InventoryError(f"stock row missing for SKU {line.sku_id} at warehouse {reservation.warehouse_id}")
+                raise InventoryError(
+                    _("stock row missing for SKU %(sku)s at warehouse %(warehouse)s")
+                    % {"sku": line.sku_id, "warehouse": reservation.warehouse_id}
+                )
 
 
 @transaction.atomic
@@ -144,7 +150,7 @@ def reservation_release(*, reference: str, actor=None) -> Reservation:
     if reservation.status == ReservationStatus.RELEASED:
         return reservation
     if reservation.status != ReservationStatus.ACTIVE:
-        raise InventoryError(f"reservation {reference} was already shipped")
+        raise InventoryError(_("reservation %(reference)s was already shipped") % {"reference": reference})
     lines = list(reservation.lines.order_by("sku_id"))
     _apply(reservation, lines, line_sql=_RELEASE_LINE_SQL, consume=False)
     moves_record([
@@ -168,7 +174,7 @@ def reservation_consume(*, reference: str, actor=None) -> dict[int, Money | None
     if reservation.status == ReservationStatus.CONSUMED:
         return {line.sku_id: recorded_cogs(reference=reference, sku_id=line.sku_id) for line in lines}
     if reservation.status != ReservationStatus.ACTIVE:
-        raise InventoryError(f"reservation {reference} was released and cannot ship")
+        raise InventoryError(_("reservation %(reference)s was released and cannot ship") % {"reference": reference})
     _apply(reservation, lines, line_sql=_CONSUME_LINE_SQL, consume=True)
     cogs = {}
     for line in lines:

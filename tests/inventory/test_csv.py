@@ -6,9 +6,9 @@ from inventory.models import SKU, Supplier
 from tests.support import client_for, make_user
 
 GOOD = (
-    "code,title,product,category,weight_grams,default_unit_cost,safety_stock_units,safety_stock_percent,is_active,preferred_supplier\n"
-    "CSV-1,Lip Tint Rose,Lip Tint,Lip,40,2.35,10,0,true,GZ\n"
-    "CSV-2,Lip Tint Berry,Lip Tint,Lip,40,2.3500,0,12.5,yes,\n"
+    "code,title,product,category,weight_grams,default_unit_cost,cost_currency,safety_stock_units,safety_stock_percent,is_active,preferred_supplier\n"
+    "CSV-1,Lip Tint Rose,Lip Tint,Lip,40,2.35,CNY,10,0,true,GZ\n"
+    "CSV-2,Lip Tint Berry,Lip Tint,Lip,40,2.3500,,0,12.5,yes,\n"
 )
 BAD = (
     "code,title,product,category,weight_grams,default_unit_cost,is_active,preferred_supplier\n"
@@ -36,11 +36,15 @@ def test_csv_import_previews_then_applies_and_export_round_trips(alpha):
     with tenant_context(alpha):
         rose = SKU.objects.get(code="CSV-1")
         assert (rose.product.category.name, str(rose.default_unit_cost.amount), rose.preferred_supplier.name) == ("Lip", "2.3500", "GZ")
+        assert (str(rose.default_unit_cost.currency), str(SKU.objects.get(code="CSV-2").default_unit_cost.currency)) == ("CNY", "USD")
     exported = client.get("/inventory/skus.csv")
     assert exported["Content-Type"].startswith("text/csv")
     body = exported.content.decode()
-    assert "CSV-2,Lip Tint Berry,Lip Tint,Lip,40,2.3500,0,12.50,true," in body
+    assert "CSV-2,Lip Tint Berry,Lip Tint,Lip,40,2.3500,USD,0,12.50,true," in body
     assert "Ready: 0 new, 2 updated" in _upload(client, body).content.decode()
+    excel = client.get("/inventory/skus.csv?excel=1").content
+    assert excel.startswith("\ufeff".encode()) and not body.startswith("\ufeff")  # a BOM only when asked for
+    assert "Ready: 0 new, 2 updated" in _upload(client, excel.decode("utf-8")).content.decode()
 
 
 def test_csv_import_names_every_bad_row_and_column_and_saves_nothing(alpha):

@@ -1,0 +1,26 @@
+"""Template helpers for times: a deadline shows the reader's local time and the time remaining."""
+from django import template
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from erp.l10n import remaining
+
+register = template.Library()
+
+
+@register.simple_tag
+def deadline(value, soon_hours: int = 6):
+    """<time> in the reader's time zone, then "in 5 h 12 min" or "overdue by 2 h 3 min" (red when
+    overdue, amber within `soon_hours`)."""
+    if not value:
+        return "—"
+    left = remaining(value)
+    local = timezone.localtime(value)
+    when = formats.date_format(local, "SHORT_DATETIME_FORMAT")
+    if left.overdue:
+        label, tone = _("overdue by %(t)s") % {"t": left}, "err"
+    else:
+        label, tone = _("in %(t)s") % {"t": left}, "warn" if left.seconds < soon_hours * 3600 else "ok"
+    return format_html('<time datetime="{}" title="{}">{}</time> <span class="badge {}">{}</span>',
+                       value.isoformat(), local.tzname() or "", when, tone, label)

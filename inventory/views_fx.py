@@ -1,0 +1,85 @@
+"""Exchange rates: list, enter by hand, import from CSV (preview, all or nothing), export."""
+from datetime import date
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _, gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from erp.csvutil import csv_response, upload_text, wants_excel
+from erp.l10n import business_today, seller_base_currency
+from inventory.exceptions import InventoryError
+from inventory.models import ExchangeRate
+from inventory.services.fx import CSV_COLUMNS, exchange_rate_set, rates_csv_apply, rates_csv_export, rates_csv_parse
+
+_IMPORT_MAX_BYTES = 2 * 1024 * 1024
+_SESSION_KEY = "fx_import_text"
+
+
+class RateForm(forms.Form):
+    rate_date = forms.DateField(label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    currency = forms.ChoiceField(label=gettext_lazy("Currency"))
+    rate = forms.DecimalField(label=gettext_lazy("Units per 1 base unit"), max_digits=18, decimal_places=8, min_value=0,
+                              widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "7.10"}))
+
+    def __init__(self, *args, base: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(c, c) for c in settings.CURRENCIES if c != base]
+
+
+@require_http_methods(["GET", "POST"])
+def exchange_rates(request):
+    base = seller_base_currency()
+    form = RateForm(request.POST if request.POST.get("action") == "add" else None, base=base,
+                    initial={"rate_date": business_today(), "currency": "CNY" if base != "CNY" else "USD"})
+    context = {"base": base, "columns": CSV_COLUMNS}
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "add" and form.is_valid():
+            try:
+                rate = exchange_rate_set(actor=request.user, **form.cleaned_data)
+            except InventoryError as exc:
+                form.add_error("rate", str(exc))
+            else:
+                messages.success(request, _("Saved: 1 %(base)s = %(rate)s %(currency)s on %(date)s.") % {
+                    "base": base, "rate": format(rate.rate.normalize(), "f"), "currency": rate.currency, "date": rate.rate_date})
+                return redirect("inventory:fx")
+        elif action == "preview":
+            text, error = upload_text(request, max_bytes=_IMPORT_MAX_BYTES)
+            if error:
+                messages.error(request, error)
+            else:
+                preview = rates_csv_parse(text=text)
+                if not preview.errors:
+                    request.session[_SESSION_KEY] = text
+                context["preview"] = preview
+        elif action == "apply":
+            text = request.session.pop(_SESSION_KEY, None)
+            if not text:
+                messages.error(request, _("Upload the file again; the preview expired."))
+            else:
+                try:
+                    preview = rates_csv_apply(text=text, actor=request.user)
+                except InventoryError as exc:
+                    messages.error(request, str(exc))
+                else:
+                    messages.success(request, _("Imported %(n)s exchange rates.") % {"n": len(preview.rows)})
+            return redirect("inventory:fx")
+    currency = request.GET.get("currency", "")
+    qs = ExchangeRate.objects.select_related("created_by").order_by("-rate_date", "currency")
+    if currency in settings.CURRENCIES:
+        qs = qs.filter(currency=currency)
+    latest = {r.currency: r for r in ExchangeRate.objects.filter(rate_date__lte=business_today()).order_by("currency", "-rate_date")
+              .distinct("currency")}
+    context.update({"form": form, "page": Paginator(qs, 50).get_page(request.GET.get("page")), "currency": currency,
+                    "currencies": [c for c in settings.CURRENCIES if c != base], "latest": sorted(latest.values(), key=lambda r: r.currency),
+                    "today": business_today()})
+    return render(request, "inventory/exchange_rates.html", context)
+
+
+@require_GET
+def exchange_rates_export(request):
+    return csv_response(rates_csv_export(), filename=f"exchange-rates-{date.today():%Y%m%d}.csv", excel=wants_excel(request))
