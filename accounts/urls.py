@@ -11,6 +11,7 @@ urlpatterns = [
     path("welcome/<str:token>/", views.welcome, name="welcome"),
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("account/preferences/", views.preferences, name="preferences"),
+    path("account/language/", views.language_switch, name="language"),
     path(
         "account/password/",
         auth_views.PasswordChangeView.as_view(

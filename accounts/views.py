@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -195,3 +196,17 @@ def business_settings(request):
             messages.success(request, _("Business settings saved."))
             return redirect("team:business")
     return render(request, "accounts/business_settings.html", {"form": form, "seller": seller, "business_now": business_now()})
+
+
+@require_POST
+def language_switch(request):
+    """The header's English / 中文 switch: saved on the user, so it follows them to every device."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    language = request.POST.get("language", "")
+    if language in dict(settings.LANGUAGES):
+        services.user_preferences_update(user=request.user, time_zone=request.user.time_zone, language=language)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = "/"
+    return redirect(target)

@@ -20,7 +20,7 @@ _SESSION_KEY = "fx_import_text"
 
 
 class RateForm(forms.Form):
-    rate_date = forms.DateField(label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    rate_date = forms.DateField(label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     currency = forms.ChoiceField(label=gettext_lazy("Currency"))
     rate = forms.DecimalField(label=gettext_lazy("Units per 1 base unit"), max_digits=18, decimal_places=8, min_value=0,
                               widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "7.10"}))

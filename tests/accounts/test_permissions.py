@@ -49,7 +49,7 @@ def staff_urls():
 STAFF_URLS = staff_urls()
 # Staff pages that belong to no module (every signed-in staff member may use them). A new page
 # must either live under a module's namespace or be added here on purpose.
-SHELL_URLS = {"/", "/account/preferences/", "/account/password/", "/account/password/done/"}
+SHELL_URLS = {"/", "/account/preferences/", "/account/language/", "/account/password/", "/account/password/done/"}
 
 
 def test_every_staff_url_is_in_a_module_or_deliberately_module_free():

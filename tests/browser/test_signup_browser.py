@@ -5,18 +5,9 @@ import pytest
 from django_tenants.utils import schema_context
 
 from sellers.models import Seller
-from tests.support import PASSWORD, ROOT, free_port, start_web_server
+from tests.support import PASSWORD, ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-@pytest.fixture
-def web_server(committed):
-    port = free_port()
-    proc = start_web_server(port)
-    yield f"http://localhost:{port}"
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 @pytest.mark.browser
