@@ -108,6 +108,13 @@ def _states(listings) -> dict[int, StockSyncState | None]:
     return out
 
 
+def _listings(account: ChannelAccount, sku_ids=None) -> list[ChannelListing]:
+    listings = ChannelListing.objects.filter(account=account).select_related("sku", "sync_state").order_by("pk")
+    if sku_ids is not None:
+        listings = listings.filter(sku_id__in=sku_ids)
+    return list(listings)
+
+
 def listings_push(*, account: ChannelAccount, sku_ids=None, force: bool = False) -> PushOutcome:
     """Push the current sellable quantity of the shop's listings (all, or those of `sku_ids`).
     Without `force`, a listing whose last push succeeded with the same number is skipped."""
@@ -116,10 +123,7 @@ def listings_push(*, account: ChannelAccount, sku_ids=None, force: bool = False)
     outcome = PushOutcome()
     if not account.is_active:
         return outcome
-    listings = ChannelListing.objects.filter(account=account).select_related("sku", "sync_state").order_by("pk")
-    if sku_ids is not None:
-        listings = listings.filter(sku_id__in=sku_ids)
-    listings = list(listings)
+    listings = _listings(account, sku_ids)
     if not listings:
         return outcome
     quantities = sellable_quantities(skus=[listing.sku for listing in listings], holder=Holder.channel(account.holder_ref))
@@ -202,10 +206,7 @@ def stock_reconcile(*, account_id: int, sku_ids=None) -> ReconcileOutcome:
     account = ChannelAccount.objects.filter(pk=account_id).first()
     if account is None or not account.is_active:
         return outcome
-    listings = ChannelListing.objects.filter(account=account).select_related("sku", "sync_state").order_by("pk")
-    if sku_ids is not None:
-        listings = listings.filter(sku_id__in=sku_ids)
-    listings = list(listings)
+    listings = _listings(account, sku_ids)
     if not listings:
         return outcome
     items = [StockItem(listing.external_product_id, listing.external_sku_id) for listing in listings]

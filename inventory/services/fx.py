@@ -57,13 +57,18 @@ def rate_on(currency: str, on: date) -> ExchangeRate:
     return rate
 
 
-def to_base(money: Money, on: date, *, places: Decimal = UNIT) -> Converted:
-    """`money` in the base currency at the rate of `on` (see the module's rule)."""
+def to_base(money: Money, on: date, *, places: Decimal = UNIT, rates: dict[str, Decimal] | None = None) -> Converted:
+    """`money` in the base currency at the rate of `on` (see the module's rule). Pass a dict as
+    `rates` to look each currency up once when converting many amounts of one date."""
     base = seller_base_currency()
     currency = str(money.currency)
     if currency == base:
         return Converted(Money(Decimal(money.amount).quantize(places, ROUND_HALF_UP), base), None, money)
-    rate = rate_on(currency, on).rate
+    if rates is None:
+        rates = {}
+    if currency not in rates:
+        rates[currency] = rate_on(currency, on).rate
+    rate = rates[currency]
     return Converted(Money((Decimal(money.amount) / rate).quantize(places, ROUND_HALF_UP), base), rate, money)
 
 

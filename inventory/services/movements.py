@@ -74,8 +74,9 @@ def stock_receive(*, warehouse_id: int, lines: list[ReceiptLine], reference: str
         if line.unit_cost.amount < 0:
             raise InventoryError("unit cost cannot be negative")
     on = received_on or business_today()
-    landed_base = to_base(landed_cost, on, places=CENT).amount if landed_cost is not None and landed_cost.amount else None
-    converted = [to_base(line.unit_cost, on) for line in lines]
+    rates: dict = {}  # one rate lookup per currency, not per line
+    landed_base = to_base(landed_cost, on, places=CENT, rates=rates).amount if landed_cost is not None and landed_cost.amount else None
+    converted = [to_base(line.unit_cost, on, rates=rates) for line in lines]
     shares = _spread_landed_cost(lines, landed_base)
     skus = pool_lock(line.sku_id for line in lines)
     missing = sorted({line.sku_id for line in lines} - set(skus))
