@@ -4,6 +4,7 @@ import re
 import secrets
 
 import pytest
+from playwright.sync_api import expect
 from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import User
@@ -58,9 +59,10 @@ def test_a_chinese_speaking_user_sees_dashboard_forms_and_errors_in_chinese(web_
             assert User.objects.get(pk=user.pk).language == "zh-hans"
 
         page.goto(f"{site}/inventory/exchange-rates/")
-        assert page.get_by_role("heading", name="汇率", exact=True).is_visible()
+        expect(page.get_by_role("heading", name="汇率", exact=True)).to_be_visible()
         page.fill("input[name=rate]", "七块一")
         page.get_by_role("button", name="保存汇率").click()
+        expect(page.locator(".errorlist").first).to_be_visible()
         errors = page.locator(".errorlist").all_inner_texts()
         assert errors and all(CJK.search(e) for e in errors) and not any("Enter a number" in e for e in errors)
         page.screenshot(path=str(ARTIFACTS / "zh-form-errors.png"), full_page=True)

@@ -2,6 +2,7 @@
 import secrets
 
 import pytest
+from playwright.sync_api import expect
 from django_tenants.utils import schema_context
 
 from sellers.models import Seller
@@ -26,11 +27,11 @@ def test_seller_signs_up_in_a_browser_and_lands_on_its_dashboard(web_server, pag
 
         page.wait_for_url(f"http://{subdomain}.localhost:*/", timeout=30_000)
         assert page.url.startswith(f"http://{subdomain}.localhost:")
-        assert page.get_by_role("heading", name="Hello, founder").is_visible()
-        assert page.get_by_text("Welcome to Fanout! Your seller site is ready.").is_visible()
+        expect(page.get_by_role("heading", name="Hello, founder")).to_be_visible()
+        expect(page.get_by_text("Welcome to Fanout! Your seller site is ready.")).to_be_visible()
         assert page.locator(".side .seller").inner_text() == "Playwright Plush Toys"
         for module in ("Orders", "Inventory", "Warehouses", "Creators", "Commissions", "Insights", "Team"):
-            assert page.locator(".side").get_by_role("link", name=module).is_visible()
+            expect(page.locator(".side").get_by_role("link", name=module)).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "signup-dashboard.png"), full_page=True)
 
         # The session belongs to this seller's site only: the public site is still signed out
@@ -51,7 +52,7 @@ def test_signup_errors_show_on_the_form_in_a_browser(web_server, page):
     page.get_by_label("Your email").fill("x@taken.test")
     page.get_by_label("Password").fill("password")
     page.get_by_role("button", name="Create my seller site").click()
-    assert page.get_by_text("“admin” is reserved").is_visible()
-    assert page.get_by_text("This password is too common.").is_visible()
+    expect(page.get_by_text("“admin” is reserved")).to_be_visible()
+    expect(page.get_by_text("This password is too common.")).to_be_visible()
     assert page.url.endswith("/signup/")
     page.screenshot(path=str(ARTIFACTS / "signup-errors.png"), full_page=True)
