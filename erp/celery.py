@@ -21,6 +21,18 @@ app.conf.beat_schedule = {
         "task": "connectors.stock_reconcile_all",
         "schedule": crontab(minute="*/10"),  # read every shop's stock back and correct drift
     },
+    "creators.metrics_refresh": {
+        "task": "creators.metrics_refresh",
+        "schedule": crontab(minute=20),  # hourly: this month's and last month's figures
+    },
+    "creators.tier_changes_apply": {
+        "task": "creators.tier_changes_apply",
+        "schedule": crontab(minute=5),  # hourly, so a change dated today is in force soon after local midnight
+    },
+    "creators.tier_review_monthly": {
+        "task": "creators.tier_review_monthly",
+        "schedule": crontab(minute=40, hour="*/6"),  # creates last month's review once, early on the 1st (local)
+    },
     "inventory.reorder_alerts_raise": {
         "task": "inventory.reorder_alerts_raise",
         "schedule": crontab(minute=30, hour=6),  # daily, before the buyers' day starts (UTC)

@@ -24,3 +24,21 @@ def deadline(value, soon_hours: int = 6):
         label, tone = _("in %(t)s") % {"t": left}, "warn" if left.seconds < soon_hours * 3600 else "ok"
     return format_html('<time datetime="{}" title="{}">{}</time> <span class="badge {}">{}</span>',
                        value.isoformat(), local.tzname() or "", when, tone, label)
+
+
+@register.filter
+def percent(rate, places: int = 2):
+    """A rate stored as a fraction (0.1234) as a localised percentage ("12.34%"); "—" when empty."""
+    if rate is None or rate == "":
+        return "—"
+    from decimal import Decimal
+
+    return formats.number_format(Decimal(rate) * 100, places) + "%"
+
+
+@register.filter
+def person(user):
+    """A staff member as people know them: full name, else email; "—" for nobody."""
+    if not user:
+        return "—"
+    return user.get_full_name() or user.email

@@ -37,12 +37,15 @@ def reorder_settings() -> ReorderSettings:
     return ReorderSettings.objects.first() or ReorderSettings.objects.create()
 
 
-def _velocities(window_days: int) -> dict[int, Decimal]:
+def daily_velocities(window_days: int | None = None, *, sku_ids=None) -> dict[int, Decimal]:
+    """Units shipped per day over the trailing window (the reorder settings' window by default),
+    by SKU id; SKUs that shipped nothing are absent."""
+    window_days = window_days or reorder_settings().velocity_window_days
     since = timezone.now() - timedelta(days=window_days)
-    shipped = (
-        StockMove.objects.filter(kind=MoveKind.SHIP, created_at__gte=since)
-        .values("sku_id").annotate(units=Sum("on_hand_delta"))
-    )
+    shipped = StockMove.objects.filter(kind=MoveKind.SHIP, created_at__gte=since)
+    if sku_ids is not None:
+        shipped = shipped.filter(sku_id__in=list(sku_ids))
+    shipped = shipped.values("sku_id").annotate(units=Sum("on_hand_delta"))
     return {row["sku_id"]: Decimal(-row["units"]) / window_days for row in shipped}
 
 
@@ -59,7 +62,7 @@ def reorder_alerts_raise() -> dict[str, int]:
     """Raise an alert for each active SKU whose position fell below its reorder point, refresh
     open alerts, and resolve those that recovered. Safe to run any number of times a day."""
     settings = reorder_settings()
-    velocity = _velocities(settings.velocity_window_days)
+    velocity = daily_velocities(settings.velocity_window_days)
     on_order = _on_order()
     open_alerts = {a.sku_id: a for a in ReorderAlert.objects.select_for_update().filter(status=AlertStatus.OPEN)}
     new_alerts, refreshed, recovered = [], [], []

@@ -1,0 +1,2 @@
+class CreatorError(Exception):
+    """A refused creator operation; the message is for the user (already translated)."""
