@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context, tenant_context
 from accounts.models import Invitation
 from accounts.modules import Role
 from accounts.tasks import invitation_send_email, invitations_expire
+from creators.tasks import metrics_refresh_task, supply_queue_drain_task, tier_changes_apply_task, tier_review_monthly_task
 from inventory.tasks import reorder_alerts_raise_task
 from erp.celery import app
 from sellers.models import Seller
@@ -20,8 +21,9 @@ from tests.support import ROOT, subprocess_env
 
 def test_tasks_are_named_json_only_late_acked_and_time_limited():
     assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
-    for task in (invitation_send_email, invitations_expire, reorder_alerts_raise_task):
-        assert task.name.split(".")[0] in ("accounts", "inventory")
+    creator_tasks = (metrics_refresh_task, tier_changes_apply_task, tier_review_monthly_task, supply_queue_drain_task)
+    for task in (invitation_send_email, invitations_expire, reorder_alerts_raise_task, *creator_tasks):
+        assert task.name.split(".")[0] in ("accounts", "inventory", "creators")
         assert task.acks_late is True and task.reject_on_worker_lost is True
         assert 0 < task.soft_time_limit < task.time_limit
         assert task.max_retries and task.retry_backoff
@@ -29,6 +31,8 @@ def test_tasks_are_named_json_only_late_acked_and_time_limited():
     beat = app.conf.beat_schedule["accounts.invitations_expire"]
     assert beat["task"] == "accounts.invitations_expire" and "tenant_schemas" not in beat  # runs per seller
     assert app.conf.beat_schedule["inventory.reorder_alerts_raise"]["task"] == reorder_alerts_raise_task.name
+    for task in creator_tasks[:3]:  # the creators' hourly metrics, daily tier changes and monthly review run per seller
+        assert app.conf.beat_schedule[task.name]["task"] == task.name and "tenant_schemas" not in app.conf.beat_schedule[task.name]
     assert settings.CELERY_BEAT_SCHEDULER.endswith("TenantAwareDatabaseScheduler")
 
 

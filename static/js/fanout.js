@@ -5,3 +5,23 @@ document.addEventListener("DOMContentLoaded", function () {
   try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* old browser */ }
   document.querySelectorAll("input[data-browser-tz]").forEach(function (input) { input.value = tz; });
 });
+
+// Charts: <canvas data-chart="id-of-a-json_script"> drawn with Chart.js (served from our static
+// files) when the page loads it; every chart also has its table next to it.
+document.addEventListener("DOMContentLoaded", function () {
+  if (typeof Chart === "undefined") { return; }
+  var brand = getComputedStyle(document.documentElement).getPropertyValue("--brand").trim() || "#e0245e";
+  document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+    var source = document.getElementById(canvas.dataset.chart);
+    if (!source) { return; }
+    var spec = JSON.parse(source.textContent);
+    new Chart(canvas, {
+      type: spec.type || "line",
+      data: {labels: spec.labels, datasets: [{label: spec.label, data: spec.values, borderColor: brand, backgroundColor: spec.type === "bar" ? brand + "99" : brand + "22",
+                                              fill: spec.type !== "bar", tension: 0.25, spanGaps: true, pointRadius: 3}]},
+      options: {responsive: true, maintainAspectRatio: false, animation: false,
+                plugins: {legend: {display: false}, title: {display: true, text: spec.label, align: "start"}},
+                scales: {y: {beginAtZero: true, ticks: {callback: function (v) { return spec.percent ? v + "%" : v.toLocaleString(); }}}}}
+    });
+  });
+});

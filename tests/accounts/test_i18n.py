@@ -38,11 +38,18 @@ def test_every_message_is_translated_and_compiled():
 
     with mo.open("rb") as fh:
         compiled = set(gettext.GNUTranslations(fh)._catalog)
+
+    def unquote(block: str) -> str:
+        return "".join(re.findall(r'"(.*)"', block)).encode().decode("unicode_escape").encode("latin-1").decode()
+
     msgids = set()
     for entry in entries:
         match = re.search(r'^msgid ((?:".*"\n?)+)msgstr', entry, re.M)
         if match:
-            text = "".join(re.findall(r'"(.*)"', match.group(1))).encode().decode("unicode_escape").encode("latin-1").decode()
+            text = unquote(match.group(1))
+            context = re.search(r'^msgctxt ((?:".*"\n?)+)msgid', entry, re.M)
+            if context:  # pgettext: the catalogue key is "context\x04message"
+                text = unquote(context.group(1)) + "\x04" + text
             if text:
                 msgids.add(text)
     assert msgids - compiled == set()

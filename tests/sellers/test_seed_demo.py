@@ -19,6 +19,13 @@ def test_seed_demo_creates_one_login_per_role_and_is_idempotent(db):
     for email in ("owner@demo.example", "analyst@demo.example", "Fanout-demo-2026"):
         assert email in printed
 
+    from creators.models import Creator, CreatorMonth, SupplyRequest, TierReviewItem
+
+    with tenant_context(demo):
+        assert Creator.objects.filter(tier="S").count() >= 3 and CreatorMonth.objects.filter(orders__gte=1000).exists()
+        assert TierReviewItem.objects.filter(kind="promotion").exists() and SupplyRequest.objects.filter(status="waiting").exists()
+        assert "seeded demo creators" in printed
+
     counts = (Seller.objects.count(), Domain.objects.count())
     call_command("seed_demo", "--quiet-logins", stdout=StringIO())
     assert (Seller.objects.count(), Domain.objects.count()) == counts

@@ -59,6 +59,11 @@ class Command(BaseCommand):
             if demo_inventory_seed():
                 self.stdout.write("seeded demo warehouses, catalogue, stock and four weeks of sales")
 
+            from creators.demo import demo_creators_seed
+
+            if demo_creators_seed():
+                self.stdout.write("seeded demo creators with a year of orders, content stats, samples, contacts and a tier review")
+
             from connectors.demo import demo_channels_seed
             from erp.tenancy import seller_site_url
 
