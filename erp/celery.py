@@ -33,6 +33,14 @@ app.conf.beat_schedule = {
         "task": "creators.tier_review_monthly",
         "schedule": crontab(minute=40, hour="*/6"),  # creates last month's review once, early on the 1st (local)
     },
+    "orders.sla_refresh": {
+        "task": "orders.sla_refresh",
+        "schedule": crontab(),  # every minute: at-risk and overdue lists stay current
+    },
+    "orders.amazon_poll": {
+        "task": "orders.amazon_poll",
+        "schedule": crontab(minute="*/5"),  # Amazon sends us no order webhooks
+    },
     "inventory.reorder_alerts_raise": {
         "task": "inventory.reorder_alerts_raise",
         "schedule": crontab(minute=30, hour=6),  # daily, before the buyers' day starts (UTC)

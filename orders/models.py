@@ -1,5 +1,11 @@
-"""Orders from every channel. This is the core record that creator metrics read; intake, the
-pipeline, shipments and SLA clocks build on it (issue 6)."""
+"""Orders from every channel, their timeline, shipments and SLA clocks.
+
+Status machine (every change is an OrderEvent with its time):
+received → reserved → routed (handed to the warehouse) → packing → packed → shipped → delivered
+→ completed; on hold, cancelled and returned on the side; backordered, address invalid and
+awaiting supply priority are exceptions. `exception_reason` marks an order that needs a person
+(whatever its status) until a retry clears it."""
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -39,6 +45,32 @@ class OrderStatus(models.TextChoices):
     AWAITING_SUPPLY = "awaiting_supply", _("Awaiting supply priority")
 
 
+# Statuses the pipeline may still move forward without a person.
+OPEN_STATUSES = ("received", "on_hold", "reserved", "routed", "packing", "packed", "backordered", "address_invalid", "awaiting_supply")
+# Before these, stock is not yet out of the building: a cancellation releases it.
+UNSHIPPED_STATUSES = OPEN_STATUSES
+
+
+class ExceptionReason(models.TextChoices):
+    ADDRESS_INVALID = "address_invalid", _("Address invalid")
+    UNKNOWN_SKU = "unknown_sku", _("Unknown SKU")
+    BAD_LINES = "bad_lines", _("Bad order lines")
+    STOCK_SHORT = "stock_short", _("Not enough stock (backordered)")
+    AWAITING_SUPPLY = "awaiting_supply", _("Waiting in the supply-priority queue")
+    NO_WAREHOUSE = "no_warehouse", _("No active warehouse")
+    CHANNEL_FETCH = "channel_fetch", _("Could not fetch the order from the channel")
+    TRACKING_PUSH = "tracking_push", _("Could not push tracking to the channel")
+    CANCELLED_AFTER_SHIPPING = "cancel_after_ship", _("Cancelled by the channel after shipping")
+    PIPELINE_ERROR = "pipeline_error", _("Unexpected error")
+
+
+class SlaState(models.TextChoices):
+    OK = "ok", _("On time")
+    AT_RISK = "at_risk", _("At risk")
+    OVERDUE = "overdue", _("Overdue")
+    DONE = "done", _("Done")
+
+
 class Order(models.Model):
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     external_id = models.CharField(_("order number"), max_length=64)
@@ -51,6 +83,43 @@ class Order(models.Model):
     currency = models.CharField(_("currency"), max_length=3, default="USD")
     placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
     created_at = models.DateTimeField(_("received at"), default=timezone.now)
+    account = models.ForeignKey("connectors.ChannelAccount", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                verbose_name=_("shop"))
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=0)
+    # Ship-to address (US: ZIP codes are checked against the offline data set and give the coordinates).
+    ship_name = models.CharField(_("recipient"), max_length=120, blank=True)
+    ship_phone = models.CharField(_("phone"), max_length=40, blank=True)
+    ship_line1 = models.CharField(_("address line 1"), max_length=200, blank=True)
+    ship_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    ship_city = models.CharField(_("city"), max_length=80, blank=True)
+    ship_state = models.CharField(_("state"), max_length=40, blank=True)
+    ship_zip = models.CharField(_("ZIP code"), max_length=12, blank=True)
+    ship_country = models.CharField(_("country"), max_length=2, default="US")
+    ship_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    ship_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    # Clocks: the channel's own ship-by deadline (else 48 h from payment) and the pack target.
+    ship_by = models.DateTimeField(_("ship by"), null=True, blank=True)
+    pack_by = models.DateTimeField(_("pack by"), null=True, blank=True)
+    sla_state = models.CharField(_("SLA"), max_length=8, choices=SlaState.choices, default=SlaState.OK)
+    status_changed_at = models.DateTimeField(_("status since"), default=timezone.now)
+    # Stage timestamps (the timeline has every change; these feed the per-stage table).
+    reserved_at = models.DateTimeField(null=True, blank=True)
+    packed_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    tracking_pushed_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    exception_reason = models.CharField(_("exception"), max_length=20, choices=ExceptionReason.choices, blank=True)
+    exception_detail = models.CharField(_("exception detail"), max_length=500, blank=True)
+    exception_at = models.DateTimeField(null=True, blank=True)
+    # The channel's status and update time as last applied (older updates arriving late are ignored).
+    external_status = models.CharField(_("channel status"), max_length=40, blank=True)
+    external_updated_at = models.DateTimeField(null=True, blank=True)
+    external_data = models.JSONField(default=dict, blank=True)  # e.g. TikTok package id, Shopify fulfillment order id
+    # Lines as received when they could not be matched (unknown SKU, bad quantity): kept for the retry.
+    intake_lines = models.JSONField(default=list, blank=True)
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("order")
@@ -60,6 +129,11 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["creator", "placed_at"], name="order_creator_placed"),
             models.Index(fields=["placed_at"], name="order_placed"),
+            models.Index(fields=["status", "placed_at"], name="order_status_placed"),
+            models.Index(fields=["external_id"], name="order_external_id"),
+            models.Index(fields=["sla_state", "ship_by"], name="order_sla_open", condition=Q(sla_state__in=["ok", "at_risk", "overdue"])),
+            models.Index(fields=["exception_at"], name="order_exceptions", condition=~Q(exception_reason="")),
+            models.Index(fields=["channel", "placed_at"], name="order_channel_placed"),
         ]
 
     def __str__(self) -> str:
@@ -83,3 +157,72 @@ class OrderLine(models.Model):
             models.CheckConstraint(condition=Q(quantity__gt=0, quantity_returned__lte=F("quantity")), name="order_line_quantities"),
             models.CheckConstraint(condition=Q(unit_price__gte=0, discount__gte=0), name="order_line_amounts_nonneg"),
         ]
+
+
+class OrderEvent(models.Model):
+    """One line of an order's timeline: a status change (with from/to), or a note (address
+    changed, tracking pushed, exception, retry)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    from_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["order", "at"], name="order_event_order_at")]
+
+
+class ShipmentStatus(models.TextChoices):
+    OPEN = "open", _("Waiting to pick")
+    PICKING = "picking", _("Picking")
+    PACKED = "packed", _("Packed")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Shipment(models.Model):
+    """What one warehouse sends for an order (an order split across warehouses has several).
+    Its stock is held by the reservation `reservation_reference` until it ships."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    warehouse = models.ForeignKey("warehouses.Warehouse", on_delete=models.PROTECT, related_name="shipments", verbose_name=_("warehouse"))
+    reservation_reference = models.CharField(max_length=100, unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=ShipmentStatus.choices, default=ShipmentStatus.OPEN)
+    distance_km = models.DecimalField(_("distance (km)"), max_digits=8, decimal_places=1, null=True, blank=True)
+    carrier = models.CharField(_("carrier"), max_length=40, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=80, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    picked_at = models.DateTimeField(null=True, blank=True)
+    packed_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    tracking_pushed_at = models.DateTimeField(null=True, blank=True)
+    push_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["warehouse", "status"], name="shipment_queue")]
+
+    @property
+    def number(self) -> str:
+        return f"S{self.pk:07d}"
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="shipment_lines")
+    sku = models.ForeignKey("inventory.SKU", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    quantity_returned = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0, quantity_returned__lte=F("quantity")), name="shipment_line_quantities")]

@@ -1,8 +1,15 @@
-from django.utils.translation import gettext_lazy as _
+from django.urls import path
 
-from accounts.shell import module_home_path
+from orders import views
 
 app_name = "orders"
 urlpatterns = [
-    module_home_path(title=_("Orders"), description=_("Orders from TikTok Shop, Shopify, Amazon, CSV and the creator portal will arrive here.")),
+    path("", views.order_list, name="index"),
+    path("exceptions/", views.exceptions, name="exceptions"),
+    path("export.csv", views.order_export, name="export"),
+    path("new/", views.order_create, name="create"),
+    path("import/", views.order_import, name="import"),
+    path("bulk/", views.bulk, name="bulk"),
+    path("<int:order_id>/", views.order_detail, name="detail"),
+    path("<int:order_id>/action/", views.order_action, name="action"),
 ]

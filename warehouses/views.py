@@ -25,7 +25,12 @@ def warehouse_list(request):
         else:
             messages.success(request, _("Warehouse %(code)s added in %(city)s, %(state)s.") % {"code": warehouse.code, "city": warehouse.city, "state": warehouse.state})
             return redirect("warehouses:index")
-    warehouses = Warehouse.objects.annotate(units=Sum("stocks__on_hand"), reserved=Sum("stocks__reserved")).order_by("-is_active", "code")
+    from orders.selectors import queue_counts
+
+    warehouses = list(Warehouse.objects.annotate(units=Sum("stocks__on_hand"), reserved=Sum("stocks__reserved")).order_by("-is_active", "code"))
+    counts = queue_counts()
+    for w in warehouses:
+        w.queue = {"open": 0, "picking": 0, "packed": 0} | counts.get(w.pk, {})
     return render(request, "warehouses/list.html", {"warehouses": warehouses, "form": form})
 
 

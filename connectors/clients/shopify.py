@@ -41,6 +41,15 @@ query Orders($first: Int!, $after: String, $query: String) {
   }
 }"""
 
+ORDER = """
+query Order($id: ID!) {
+  order(id: $id) { id name createdAt processedAt updatedAt cancelledAt currencyCode displayFulfillmentStatus
+    shippingAddress { name address1 address2 city provinceCode zip countryCodeV2 phone }
+    lineItems(first: 100) { edges { node { sku quantity variantInventoryItemId: variant { inventoryItem { id } }
+      originalUnitPriceSet { shopMoney { amount currencyCode } } } } }
+    fulfillmentOrders(first: 5) { edges { node { id status } } } }
+}"""
+
 FULFILL = """
 mutation Fulfil($fulfillment: FulfillmentInput!) {
   fulfillmentCreate(fulfillment: $fulfillment) {
@@ -119,6 +128,14 @@ class ShopifyClient(ApiClient):
 
     def orders(self, *, first: int = 50, after: str | None = None, query: str | None = None) -> dict:
         return self.graphql(ORDERS, {"first": first, "after": after, "query": query})["orders"]
+
+    def order_get(self, order_id: str) -> dict | None:
+        node = self.graphql(ORDER, {"id": order_id}).get("order")
+        if node:  # flatten the variant's inventory item id, which is how our listings name the item
+            for edge in (node.get("lineItems") or {}).get("edges") or []:
+                variant = edge["node"].pop("variantInventoryItemId", None) or {}
+                edge["node"]["variantInventoryItemId"] = ((variant.get("inventoryItem") or {}).get("id")) or ""
+        return node
 
     def inventory_set_quantities(self, quantities: list[dict], *, reason: str = "correction") -> list[dict]:
         """Set `available` with compare-and-set; returns the userErrors (empty when all were set)."""

@@ -57,6 +57,14 @@ def _issue_tokens(shop: dict) -> None:
     shop["revoked"] = False
 
 
+DEFAULT_TIKTOK_ADDRESS = {
+    "name": "Sandbox Buyer", "phone_number": "(+1)2135550100", "address_line1": "1 Sandbox Way", "postal_code": "90001", "region_code": "US",
+    "full_address": "1 Sandbox Way, Los Angeles, CA 90001",
+    "district_info": [{"address_level_name": "Country", "address_name": "United States"},
+                      {"address_level_name": "State", "address_name": "California"}, {"address_level_name": "City", "address_name": "Los Angeles"}],
+}
+
+
 def create_app(store: Store | None = None) -> Flask:
     app = Flask("fanout-sandbox")
     store = store or Store()
@@ -326,6 +334,8 @@ def create_app(store: Store | None = None) -> Flask:
                     return jsonify({"data": {"fulfillmentCreate": {"fulfillment": None, "userErrors": [{"field": ["fulfillment", "trackingInfo"], "message": "Tracking number is required"}]}}})
                 shop["fulfillments"].append(fulfillment)
                 return jsonify({"data": {"fulfillmentCreate": {"fulfillment": {"id": f"gid://shopify/Fulfillment/{store.next_id()}", "status": "SUCCESS", "trackingInfo": [tracking]}, "userErrors": []}}})
+            if "order(id" in query:
+                return jsonify({"data": {"order": shop["orders"].get(variables.get("id"))}})
             if "shop" in query:
                 return jsonify({"data": {"shop": {"name": shop["name"], "myshopifyDomain": domain}}})
             return jsonify({"errors": [{"message": "this sandbox does not implement that query"}]})
@@ -553,14 +563,84 @@ def create_app(store: Store | None = None) -> Flask:
             order = {"id": order_id, "status": "AWAITING_SHIPMENT", "create_time": now, "update_time": now, "paid_time": now,
                      "rts_sla_time": now + 48 * 3600, "shipping_due_time": now + 48 * 3600, "line_items": lines,
                      "payment": {"currency": "USD", "total_amount": f"{total:.2f}"},
-                     "recipient_address": data.get("address") or {"postal_code": "90001", "region_code": "US", "full_address": "1 Sandbox Way, Los Angeles, CA"},
+                     "recipient_address": data.get("address") or dict(DEFAULT_TIKTOK_ADDRESS),
                      "packages": [{"id": store.next_id()}], "creator_username": data.get("creator_username"),
                      "commission_rate": int(data.get("commission_rate", 0)), "affiliate_commission": data.get("affiliate_commission", "0.00")}
             shop["orders"][order_id] = order
+        if data.get("silent"):
+            return jsonify({"order_id": order_id, "deliveries": []})
         results = deliver("tiktok", shop_id, [{"type": 1, "data": {"order_id": order_id, "order_status": "AWAITING_SHIPMENT", "update_time": now}}])
         if request.form:
             return Response(status=303, headers={"Location": "/"})
         return jsonify({"order_id": order_id, "deliveries": results})
+
+    @app.post("/_sandbox/tiktok/<shop_id>/orders/<order_id>")
+    def control_tiktok_order_change(shop_id, order_id):
+        """The buyer or TikTok changes an order: {"status": "CANCELLED"|"DELIVERED"|..., "address": {...},
+        "return_items": [{"sku_id", "quantity"}]}; the matching webhook is sent (cancellation 11,
+        address 3, return 12, else status change 1)."""
+        data = control_json()
+        with store.lock:
+            shop = shop_of("tiktok", shop_id)
+            order = shop["orders"].get(order_id)
+            if order is None:
+                return err(404, {"error": f"no order {order_id}"})
+            order["update_time"] = max(int(time.time()), order["update_time"] + 1)
+            events = []
+            if data.get("address"):
+                order["recipient_address"] = data["address"]
+                events.append({"type": 3, "data": {"order_id": order_id, "update_time": order["update_time"]}})
+            if data.get("status"):
+                order["status"] = data["status"]
+                events.append({"type": 11 if data["status"] == "CANCELLED" else 1,
+                               "data": {"order_id": order_id, "order_status": data["status"], "update_time": order["update_time"]}})
+            if data.get("return_items"):
+                events.append({"type": 12, "data": {"order_id": order_id, "return_status": "RETURN_OR_REFUND_REQUEST_COMPLETE",
+                                                    "return_line_items": data["return_items"]}})
+        return jsonify({"deliveries": deliver("tiktok", shop_id, events) if events else []})
+
+    @app.post("/_sandbox/shopify/<domain>/orders")
+    def control_shopify_order(domain):
+        """A buyer checks out: {"lines": [{"inventory_item_id", "quantity", "price"}], "address": {...}}; orders/create is sent."""
+        data = control_json()
+        with store.lock:
+            shop = shop_of("shopify", domain)
+            number = store.next_id()
+            gid = f"gid://shopify/Order/{number}"
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            shop["orders"][gid] = {
+                "id": gid, "name": f"#{1000 + len(shop['orders'])}", "createdAt": stamp, "processedAt": stamp, "updatedAt": stamp,
+                "cancelledAt": None, "currencyCode": "USD", "displayFulfillmentStatus": "UNFULFILLED",
+                "shippingAddress": data.get("address") or {"name": "Sandbox Buyer", "address1": "233 S Wacker Dr", "address2": None, "city": "Chicago",
+                                                           "provinceCode": "IL", "zip": "60606", "countryCodeV2": "US", "phone": None},
+                "lineItems": {"edges": [{"node": {"sku": None, "quantity": int(line.get("quantity", 1)),
+                                                  "variant": {"inventoryItem": {"id": str(line["inventory_item_id"])}},
+                                                  "originalUnitPriceSet": {"shopMoney": {"amount": str(line.get("price", "19.99")), "currencyCode": "USD"}}}}
+                                        for line in data.get("lines", [])]},
+                "fulfillmentOrders": {"edges": [{"node": {"id": f"gid://shopify/FulfillmentOrder/{store.next_id()}", "status": "OPEN"}}]},
+            }
+        results = deliver("shopify", domain, [{"topic": "orders/create", "data": {"id": int(number), "admin_graphql_api_id": gid}}])
+        return jsonify({"order_id": gid, "deliveries": results})
+
+    @app.post("/_sandbox/amazon/<seller_id>/orders")
+    def control_amazon_order(seller_id):
+        """A buyer orders on Amazon: {"lines": [{"seller_sku", "quantity", "price"}], "address": {...}}. Fanout polls for it."""
+        data = control_json()
+        with store.lock:
+            seller = shop_of("amazon", seller_id)
+            order_id = f"114-{store.next_id().zfill(7)}-{secrets.randbelow(9999999):07d}"
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            total = sum(float(line.get("price", "24.99")) * int(line.get("quantity", 1)) for line in data.get("lines", []))
+            seller["orders"][order_id] = {
+                "AmazonOrderId": order_id, "PurchaseDate": stamp, "LastUpdateDate": stamp, "OrderStatus": data.get("status", "Unshipped"),
+                "FulfillmentChannel": "MFN", "LatestShipDate": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2 * 86400)),
+                "OrderTotal": {"CurrencyCode": "USD", "Amount": f"{total:.2f}"},
+                "ShippingAddress": data.get("address") or {"Name": "Sandbox Buyer", "AddressLine1": "1 Market St", "City": "Newark",
+                                                            "StateOrRegion": "NJ", "PostalCode": "07102", "CountryCode": "US"},
+                "OrderItems": [{"SellerSKU": str(line["seller_sku"]), "QuantityOrdered": int(line.get("quantity", 1)),
+                                "ItemPrice": {"CurrencyCode": "USD", "Amount": str(line.get("price", "24.99"))}} for line in data.get("lines", [])],
+            }
+        return jsonify({"order_id": order_id})
 
     @app.post("/_sandbox/<platform>/<key>/webhooks")
     def control_webhooks(platform, key):

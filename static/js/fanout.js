@@ -25,3 +25,16 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// A header checkbox that selects every row checkbox of its table (bulk actions).
+document.addEventListener("change", (event) => {
+  const all = event.target.closest("[data-check-all]");
+  if (!all) return;
+  all.closest("table").querySelectorAll("tbody input[type=checkbox]").forEach((box) => { box.checked = all.checked; });
+});
+
+// Buttons with data-confirm ask before they submit.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-confirm]");
+  if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+});

@@ -1,0 +1,2 @@
+class OrderError(Exception):
+    """A refused order operation; the message names what was wrong and is shown as is."""

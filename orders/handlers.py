@@ -1,0 +1,33 @@
+"""Channel webhooks that concern orders: each fetches the order through the platform client (the
+webhook only says that something changed) and upserts it."""
+from connectors.models import Platform, WebhookEvent
+from connectors.services.webhooks import webhook_handler
+
+
+@webhook_handler(Platform.TIKTOK_SHOP, "1", "3", "4", "11")
+def _tiktok_order_changed(event: WebhookEvent) -> None:
+    """ORDER_STATUS_CHANGE, RECIPIENT_ADDRESS_UPDATE, PACKAGE_UPDATE, CANCELLATION_STATUS_CHANGE."""
+    from orders.services.channels import tiktok_order_sync
+
+    order_id = str((event.payload.get("data") or {}).get("order_id") or "")
+    if not order_id:
+        raise ValueError("the event has no data.order_id")
+    tiktok_order_sync(account=event.account, external_ids=[order_id])
+
+
+@webhook_handler(Platform.TIKTOK_SHOP, "12")
+def _tiktok_return(event: WebhookEvent) -> None:
+    """RETURN_STATUS_CHANGE: a completed return restocks the returned lines at FIFO cost."""
+    from orders.services.channels import tiktok_return
+
+    tiktok_return(account=event.account, data=event.payload.get("data") or {})
+
+
+@webhook_handler(Platform.SHOPIFY, "orders/create", "orders/updated", "orders/cancelled", "orders/fulfilled")
+def _shopify_order_changed(event: WebhookEvent) -> None:
+    from orders.services.channels import shopify_order_sync
+
+    order_id = event.payload.get("admin_graphql_api_id") or (f"gid://shopify/Order/{event.payload['id']}" if event.payload.get("id") else "")
+    if not order_id:
+        raise ValueError("the webhook body has no order id")
+    shopify_order_sync(account=event.account, external_id=order_id)

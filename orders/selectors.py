@@ -1,0 +1,106 @@
+"""Reads for the order pages: filtered lists with keyset pagination (no COUNT over a million
+rows), the dashboard counts and the per-stage processing times."""
+from datetime import timedelta
+
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from orders.models import OPEN_STATUSES, Order, OrderStatus, Shipment, ShipmentStatus, SlaState
+
+PAGE_SIZE = 50
+
+
+def order_list(*, q: str = "", status: str = "", channel: str = "", creator_id: int | None = None, warehouse_id: int | None = None,
+               sla: str = "", exceptions: bool = False):
+    qs = Order.objects.select_related("creator", "account")
+    if q:
+        q = q.strip()
+        by_tracking = Shipment.objects.filter(order=OuterRef("pk"), tracking_number=q)
+        qs = qs.filter(Q(external_id=q) | Q(ship_name__iexact=q) | Q(ship_zip=q) | Q(Exists(by_tracking)) | Q(creator__handle__iexact=q.lstrip("@")))
+    if status:
+        qs = qs.filter(status=status)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if creator_id:
+        qs = qs.filter(creator_id=creator_id)
+    if warehouse_id:
+        qs = qs.filter(Exists(Shipment.objects.filter(order=OuterRef("pk"), warehouse_id=warehouse_id)))
+    if sla:
+        qs = qs.filter(sla_state=sla)
+    if exceptions:
+        qs = qs.exclude(exception_reason="")
+    return qs
+
+
+def keyset_page(qs, *, after: str = "", size: int = PAGE_SIZE):
+    """Newest first by (placed_at, pk). `after` is the cursor of the last row of the page before.
+    Returns (rows, next_cursor or '')."""
+    qs = qs.order_by("-placed_at", "-pk")
+    if after and "_" in after:
+        stamp, _sep, pk = after.rpartition("_")
+        when = parse_datetime(stamp)
+        if when is not None and pk.isdigit():
+            qs = qs.filter(Q(placed_at__lt=when) | Q(placed_at=when, pk__lt=int(pk)))
+    rows = list(qs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    cursor = f"{rows[-1].placed_at.isoformat()}_{rows[-1].pk}" if more and rows else ""
+    return rows, cursor
+
+
+def dashboard_counts() -> dict:
+    """Open work at a glance (open orders only, one query each)."""
+    open_orders = Order.objects.filter(status__in=OPEN_STATUSES)
+    sla = dict(open_orders.values_list("sla_state").annotate(n=Count("pk")).order_by())
+    by_status = dict(open_orders.values_list("status").annotate(n=Count("pk")).order_by())
+    return {
+        "at_risk": sla.get(SlaState.AT_RISK, 0), "overdue": sla.get(SlaState.OVERDUE, 0),
+        "exceptions": Order.objects.exclude(exception_reason="").count(),
+        "by_status": [(s, OrderStatus(s).label, by_status.get(s, 0)) for s in OPEN_STATUSES if by_status.get(s)],
+    }
+
+
+STAGES = (
+    ("receive", "placed_at", "created_at"),
+    ("stock_check", "created_at", "reserved_at"),
+    ("print_ship", "reserved_at", "shipped_at"),
+    ("tracking", "shipped_at", "tracking_pushed_at"),
+)
+
+
+def stage_times(*, days: int = 30) -> list[dict]:
+    """p50/p95 seconds of each stage over orders received in the last `days` days — the brief's
+    table (receive, stock check, print/ship, tracking), from real timestamps."""
+    since = timezone.now() - timedelta(days=days)
+    parts = []
+    for name, start, end in STAGES:
+        parts.append(
+            f"SELECT '{name}' AS stage, count(*) AS n, "
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM {end} - {start})) AS p50, "
+            f"percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM {end} - {start})) AS p95 "
+            f"FROM orders_order WHERE created_at >= %s AND {end} IS NOT NULL AND {start} IS NOT NULL AND {end} >= {start}"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), [since] * len(STAGES))
+        rows = {r[0]: {"n": r[1], "p50": r[2], "p95": r[3]} for r in cursor.fetchall()}
+    return [{"stage": name, **rows.get(name, {"n": 0, "p50": None, "p95": None})} for name, _s, _e in STAGES]
+
+
+def warehouse_queue(*, warehouse_id: int):
+    """Shipments a warehouse still has to pick, pack or ship, oldest ship-by first."""
+    return (Shipment.objects.filter(warehouse_id=warehouse_id, status__in=[ShipmentStatus.OPEN, ShipmentStatus.PICKING, ShipmentStatus.PACKED])
+            .exclude(order__status=OrderStatus.ON_HOLD)
+            .select_related("order").prefetch_related("lines__sku").order_by("order__ship_by", "pk"))
+
+
+def queue_counts() -> dict[int, dict[str, int]]:
+    counts: dict[int, dict[str, int]] = {}
+    rows = (Shipment.objects.filter(status__in=[ShipmentStatus.OPEN, ShipmentStatus.PICKING, ShipmentStatus.PACKED])
+            .values_list("warehouse_id", "status").annotate(n=Count("pk")).order_by())
+    for warehouse_id, status, n in rows:
+        counts.setdefault(warehouse_id, {})[status] = n
+    return counts
+
+

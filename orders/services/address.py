@@ -1,0 +1,63 @@
+"""Ship-to address checks: US addresses only (routing measures from the ZIP code's coordinates in
+the offline `zipcodes` data set); a given state must agree with the ZIP code."""
+from dataclasses import dataclass
+from decimal import Decimal
+
+import zipcodes
+from django.utils.translation import gettext as _
+
+US_STATES = {
+    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA", "colorado": "CO",
+    "connecticut": "CT", "delaware": "DE", "district of columbia": "DC", "florida": "FL", "georgia": "GA", "hawaii": "HI",
+    "idaho": "ID", "illinois": "IL", "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY", "louisiana": "LA",
+    "maine": "ME", "maryland": "MD", "massachusetts": "MA", "michigan": "MI", "minnesota": "MN", "mississippi": "MS",
+    "missouri": "MO", "montana": "MT", "nebraska": "NE", "nevada": "NV", "new hampshire": "NH", "new jersey": "NJ",
+    "new mexico": "NM", "new york": "NY", "north carolina": "NC", "north dakota": "ND", "ohio": "OH", "oklahoma": "OK",
+    "oregon": "OR", "pennsylvania": "PA", "rhode island": "RI", "south carolina": "SC", "south dakota": "SD",
+    "tennessee": "TN", "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA", "washington": "WA",
+    "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY", "puerto rico": "PR",
+}
+
+
+def state_code(value: str) -> str:
+    value = (value or "").strip()
+    if len(value) == 2:
+        return value.upper()
+    return US_STATES.get(value.lower(), value)
+
+
+@dataclass(frozen=True)
+class Checked:
+    problems: list[str]
+    city: str = ""
+    state: str = ""
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+
+
+def address_check(*, name: str, line1: str, zip_code: str, state: str = "", country: str = "US") -> Checked:
+    problems = []
+    if not (name or "").strip():
+        problems.append(_("the recipient's name is missing"))
+    if not (line1 or "").strip():
+        problems.append(_("the street address is missing"))
+    country = (country or "").strip().upper()
+    if country not in ("US", "USA"):
+        problems.append(_("only US addresses can be routed (country %(country)s)") % {"country": country or "—"})
+        return Checked(problems)
+    zip5 = (zip_code or "").strip()[:5]
+    try:
+        matches = zipcodes.matching(zip5) if zip5 else []
+    except (TypeError, ValueError):
+        matches = []
+    if not zip5:
+        problems.append(_("the ZIP code is missing"))
+        return Checked(problems)
+    if not matches:
+        problems.append(_("unknown US ZIP code %(zip)s") % {"zip": zip_code})
+        return Checked(problems)
+    m = matches[0]
+    given = state_code(state)
+    if given and given != m["state"]:
+        problems.append(_("ZIP code %(zip)s is in %(real)s, not %(given)s") % {"zip": zip5, "real": m["state"], "given": given})
+    return Checked(problems, city=m["city"].title(), state=m["state"], latitude=Decimal(m["lat"]), longitude=Decimal(m["long"]))

@@ -1,0 +1,625 @@
+"""The automated order pipeline and the operations people do on orders.
+
+Every step locks the order row, checks the status it expects and moves it forward in one
+transaction, so running a step twice (a retried task, a double click) does nothing the second
+time. Follow-up steps are queued after commit. A step that fails parks the order in the
+exceptions queue with a reason code; `order_retry` puts it back on the line.
+
+received → (address check, route, reserve) → reserved → (shipments handed to the warehouse
+queue) → routed → (pick list printed) → packing → packed → (carrier + tracking) → shipped →
+(tracking pushed to the channel) → delivered."""
+import logging
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from inventory.exceptions import InsufficientStock, InventoryError
+from inventory.models import Reservation, ReservationStatus
+from inventory.selectors import Holder
+from orders.exceptions import OrderError
+from orders.models import (
+    OPEN_STATUSES, Channel, ExceptionReason, Order, OrderEvent, OrderLine, OrderStatus, OrderType, Shipment, ShipmentLine,
+    ShipmentStatus,
+)
+from orders.services.address import address_check
+from orders.services.routing import route_plan, warehouses_by_distance
+from orders.services.sla import sla_state_of
+
+log = logging.getLogger("fanout.orders")
+
+_STAMPS = {OrderStatus.RESERVED: "reserved_at", OrderStatus.PACKED: "packed_at", OrderStatus.SHIPPED: "shipped_at",
+           OrderStatus.DELIVERED: "delivered_at"}
+# Statuses a person may put on hold (before anything is packed).
+HOLDABLE = (OrderStatus.RECEIVED, OrderStatus.RESERVED, OrderStatus.ROUTED, OrderStatus.BACKORDERED,
+            OrderStatus.ADDRESS_INVALID, OrderStatus.AWAITING_SUPPLY)
+CANCELLABLE = OPEN_STATUSES
+
+
+# ---------------------------------------------------------------------------- plumbing
+def pipeline_later(order_id: int) -> None:
+    from orders import tasks
+
+    transaction.on_commit(partial(tasks.order_pipeline.delay, order_id))
+
+
+def _locked(order_id: int) -> Order:
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None:
+        raise OrderError(_("No such order."))
+    return order
+
+
+def transition(order: Order, to: str, *, actor=None, message: str = "", at=None) -> None:
+    """Move `order` to status `to` and write the timeline entry (the caller holds the row lock)."""
+    at = at or timezone.now()
+    OrderEvent.objects.create(order=order, at=at, from_status=order.status, to_status=to, message=message[:500], actor=actor)
+    order.status, order.status_changed_at = to, at
+    fields = ["status", "status_changed_at", "sla_state", "updated_at"]
+    stamp = _STAMPS.get(to)
+    if stamp and getattr(order, stamp) is None:
+        setattr(order, stamp, at)
+        fields.append(stamp)
+    if actor is not None:
+        order.handled_by = actor
+        fields.append("handled_by")
+    order.sla_state = sla_state_of(order, now=at)
+    order.save(update_fields=fields)
+
+
+def note(order: Order, message: str, *, actor=None) -> None:
+    OrderEvent.objects.create(order=order, message=message[:500], actor=actor)
+
+
+def park(order: Order, reason: str, detail: str, *, status: str | None = None, actor=None) -> None:
+    """Put the order in the exceptions queue (optionally with an exception status)."""
+    order.exception_reason, order.exception_detail, order.exception_at = reason, detail[:500], timezone.now()
+    order.save(update_fields=["exception_reason", "exception_detail", "exception_at", "updated_at"])
+    label = ExceptionReason(reason).label
+    if status and status != order.status:
+        transition(order, status, message=f"{label}: {detail}", actor=actor)
+    else:
+        note(order, f"{label}: {detail}", actor=actor)
+
+
+def _clear_exception(order: Order) -> None:
+    if order.exception_reason:
+        order.exception_reason, order.exception_detail, order.exception_at = "", "", None
+        order.save(update_fields=["exception_reason", "exception_detail", "exception_at", "updated_at"])
+
+
+def holder_of(order: Order) -> Holder:
+    """Whose stock an order draws on: a creator's allocation for their wholesale/portal orders,
+    else the shop's (or channel's) share of the pool."""
+    if order.creator_id and order.channel in (Channel.WHOLESALE, Channel.PORTAL):
+        return Holder.creator(order.creator_id)
+    if order.account_id:
+        return Holder.channel(f"{order.channel}:{order.account_id}")
+    return Holder.channel(order.channel)
+
+
+def _reference(order: Order, warehouse_id: int) -> str:
+    return f"order:{order.pk}:w{warehouse_id}"
+
+
+def order_id_of_reference(reference: str) -> int | None:
+    parts = reference.split(":")
+    if len(parts) == 3 and parts[0] == "order" and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+def _uses_supply_queue(order: Order) -> bool:
+    return bool(order.creator_id) and order.order_type in (OrderType.DROPSHIP, OrderType.WHOLESALE)
+
+
+# ---------------------------------------------------------------------------- the pipeline
+def order_pipeline(*, order_id: int) -> str:
+    """Run the automatic steps of one order as far as they go; returns its status."""
+    for _step in range(4):
+        try:
+            with transaction.atomic():
+                order = Order.objects.select_for_update().filter(pk=order_id).first()
+                if order is None:
+                    return "missing"
+                step = _STEPS.get(order.status)
+                if step is None or (order.exception_reason and order.status == OrderStatus.RECEIVED):
+                    return order.status
+                moved = step(order)
+        except (InventoryError, OrderError) as exc:
+            with transaction.atomic():
+                order = _locked(order_id)
+                park(order, ExceptionReason.PIPELINE_ERROR, str(exc))
+            return order.status
+        if not moved:
+            return order.status
+    return order.status
+
+
+def _step_received(order: Order) -> bool:
+    lines = {}
+    for line in order.lines.all():
+        lines[line.sku_id] = lines.get(line.sku_id, 0) + line.quantity
+    if not lines:
+        park(order, ExceptionReason.BAD_LINES, _("the order has no lines"))
+        return False
+    checked = address_check(name=order.ship_name, line1=order.ship_line1, zip_code=order.ship_zip, state=order.ship_state,
+                            country=order.ship_country)
+    if checked.problems:
+        park(order, ExceptionReason.ADDRESS_INVALID, "; ".join(checked.problems), status=OrderStatus.ADDRESS_INVALID)
+        return False
+    order.ship_latitude, order.ship_longitude = checked.latitude, checked.longitude
+    order.ship_city = order.ship_city or checked.city
+    order.ship_state = checked.state
+    order.save(update_fields=["ship_latitude", "ship_longitude", "ship_city", "ship_state", "updated_at"])
+    ranked = warehouses_by_distance(checked.latitude, checked.longitude)
+    if not ranked:
+        park(order, ExceptionReason.NO_WAREHOUSE, _("add a warehouse first"), status=OrderStatus.BACKORDERED)
+        return False
+    if _uses_supply_queue(order):
+        return _reserve_through_supply_queue(order, lines, ranked)
+    plan = route_plan(lines=lines, latitude=checked.latitude, longitude=checked.longitude)
+    if plan is None:
+        park(order, ExceptionReason.STOCK_SHORT, _shortage_text(lines), status=OrderStatus.BACKORDERED)
+        return False
+    holder = holder_of(order)
+    try:
+        with transaction.atomic():
+            for part in plan:
+                from inventory.services.reservations import reservation_create
+
+                reservation_create(reference=_reference(order, part.warehouse.pk), warehouse_id=part.warehouse.pk, holder=holder,
+                                   lines=sorted(part.lines.items()))
+    except InsufficientStock as exc:  # safety stock, another shop's allocation, or a race
+        park(order, ExceptionReason.STOCK_SHORT, str(exc), status=OrderStatus.BACKORDERED)
+        return False
+    _shipments_create(order, plan)
+    where = ", ".join(f"{p.warehouse.code} ({p.distance_km:,.0f} km)" for p in plan)
+    transition(order, OrderStatus.RESERVED, message=_("Reserved at %(where)s") % {"where": where})
+    return True
+
+
+def _shortage_text(lines: dict[int, int]) -> str:
+    from django.db.models import Sum
+
+    from inventory.models import SKU, Stock
+
+    codes = dict(SKU.objects.filter(pk__in=list(lines)).values_list("pk", "code"))
+    free = {row["sku_id"]: (row["on"] or 0) - (row["res"] or 0) for row in
+            Stock.objects.filter(sku_id__in=list(lines), warehouse__is_active=True).values("sku_id").annotate(on=Sum("on_hand"), res=Sum("reserved"))}
+    short = [_("%(sku)s: ordered %(n)s, %(free)s free") % {"sku": codes.get(s, s), "n": q, "free": free.get(s, 0)}
+             for s, q in sorted(lines.items()) if free.get(s, 0) < q]
+    return "; ".join(short) or _("stock is held by safety stock or other holders")
+
+
+def _reserve_through_supply_queue(order: Order, lines: dict[int, int], ranked) -> bool:
+    """Creator wholesale/dropship orders take their turn in the supply-priority queue, from one
+    warehouse: the nearest that can fill every line, else the nearest."""
+    from creators.exceptions import CreatorError
+    from creators.models import SupplyStatus
+    from creators.services.supply import supply_request_submit
+
+    plan = route_plan(lines=lines, latitude=order.ship_latitude, longitude=order.ship_longitude)
+    warehouse, distance = (plan[0].warehouse, plan[0].distance_km) if plan and len(plan) == 1 else ranked[0]
+    reference = _reference(order, warehouse.pk)
+    try:
+        request = supply_request_submit(reference=reference, creator_id=order.creator_id, warehouse_id=warehouse.pk,
+                                        lines=sorted(lines.items()))
+    except CreatorError as exc:
+        park(order, ExceptionReason.PIPELINE_ERROR, str(exc))
+        return False
+    if request.status != SupplyStatus.SERVED:
+        park(order, ExceptionReason.AWAITING_SUPPLY, request.wait_reason or _("waiting for stock"), status=OrderStatus.AWAITING_SUPPLY)
+        return False
+    from orders.services.routing import Part
+
+    _shipments_create(order, [Part(warehouse, distance, dict(lines))])
+    transition(order, OrderStatus.RESERVED, message=_("Reserved at %(where)s (supply priority)") % {"where": warehouse.code})
+    return True
+
+
+def _step_awaiting_supply(order: Order) -> bool:
+    """The supply queue served this order's request: its reservation now exists."""
+    from orders.services.routing import great_circle_km
+    from warehouses.models import Warehouse
+
+    reservation = Reservation.objects.filter(reference__startswith=f"order:{order.pk}:w", status=ReservationStatus.ACTIVE).first()
+    if reservation is None:
+        return False
+    lines = {}
+    for line in order.lines.all():
+        lines[line.sku_id] = lines.get(line.sku_id, 0) + line.quantity
+    warehouse = Warehouse.objects.get(pk=reservation.warehouse_id)
+    from orders.services.routing import Part
+
+    distance = great_circle_km(order.ship_latitude, order.ship_longitude, warehouse.latitude, warehouse.longitude) if order.ship_latitude else 0
+    _clear_exception(order)
+    _shipments_create(order, [Part(warehouse, distance, lines)])
+    transition(order, OrderStatus.RESERVED, message=_("Served by the supply-priority queue at %(where)s") % {"where": warehouse.code})
+    return True
+
+
+def _shipments_create(order: Order, plan) -> None:
+    if order.shipments.exclude(status=ShipmentStatus.CANCELLED).exists():
+        return
+    order_lines = list(order.lines.all())
+    for part in plan:
+        shipment = Shipment.objects.create(order=order, warehouse=part.warehouse, reservation_reference=_reference(order, part.warehouse.pk),
+                                           distance_km=round(part.distance_km, 1))
+        rows = []
+        for sku_id, qty in part.lines.items():
+            left = qty
+            for line in order_lines:  # hand the part's units to the order's lines of that SKU
+                if line.sku_id != sku_id or left == 0:
+                    continue
+                already = getattr(line, "_assigned", 0)
+                take = min(line.quantity - already, left)
+                if take > 0:
+                    rows.append(ShipmentLine(shipment=shipment, order_line=line, sku_id=sku_id, quantity=take))
+                    line._assigned = already + take
+                    left -= take
+        ShipmentLine.objects.bulk_create(rows)
+
+
+def _step_reserved(order: Order) -> bool:
+    """Hand the shipments to their warehouses' queues (the warehouse works them in Fanout)."""
+    codes = ", ".join(order.shipments.exclude(status=ShipmentStatus.CANCELLED).values_list("warehouse__code", flat=True))
+    transition(order, OrderStatus.ROUTED, message=_("In the queue of %(where)s") % {"where": codes})
+    return False
+
+
+_STEPS = {
+    OrderStatus.RECEIVED: _step_received,
+    OrderStatus.RESERVED: _step_reserved,
+    OrderStatus.AWAITING_SUPPLY: _step_awaiting_supply,
+}
+
+
+# ---------------------------------------------------------------------------- people's actions
+@transaction.atomic
+def order_retry(*, order_id: int, actor=None) -> Order:
+    """One click on an exception: re-match parked lines, re-check, re-route or re-push."""
+    order = _locked(order_id)
+    if not order.exception_reason and order.status not in (OrderStatus.BACKORDERED, OrderStatus.ADDRESS_INVALID):
+        return order
+    reason = order.exception_reason
+    if reason == ExceptionReason.TRACKING_PUSH:
+        _clear_exception(order)
+        note(order, _("Retrying the tracking push"), actor=actor)
+        for shipment in order.shipments.filter(status__in=[ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED], tracking_pushed_at__isnull=True):
+            tracking_push_later(shipment.pk)
+        return order
+    if reason == ExceptionReason.CANCELLED_AFTER_SHIPPING:
+        _clear_exception(order)
+        note(order, _("Marked as handled"), actor=actor)
+        return order
+    if order.intake_lines:
+        from orders.services.intake import lines_rematch
+
+        problems = lines_rematch(order)
+        if problems:
+            park(order, order.exception_reason or ExceptionReason.UNKNOWN_SKU, problems, actor=actor)
+            return order
+    if order.status == OrderStatus.AWAITING_SUPPLY:
+        from creators.services.supply import supply_drain_if_waiting
+
+        supply_drain_if_waiting(sku_ids=list(order.lines.values_list("sku_id", flat=True)))
+        note(order, _("Asked the supply-priority queue to serve waiting requests"), actor=actor)
+        return order
+    _clear_exception(order)
+    if order.status in (OrderStatus.BACKORDERED, OrderStatus.ADDRESS_INVALID, OrderStatus.RECEIVED):
+        transition(order, OrderStatus.RECEIVED, actor=actor, message=_("Retry"))
+    pipeline_later(order.pk)
+    return order
+
+
+@transaction.atomic
+def order_hold(*, order_id: int, actor=None, reason: str = "") -> Order:
+    order = _locked(order_id)
+    if order.status == OrderStatus.ON_HOLD:
+        return order
+    if order.status not in HOLDABLE:
+        raise OrderError(_("Order %(order)s is %(status)s and can no longer be held.") % {"order": order.external_id, "status": order.get_status_display()})
+    transition(order, OrderStatus.ON_HOLD, actor=actor, message=reason or _("Put on hold"))
+    return order
+
+
+@transaction.atomic
+def order_release(*, order_id: int, actor=None) -> Order:
+    order = _locked(order_id)
+    if order.status != OrderStatus.ON_HOLD:
+        return order
+    has_shipments = order.shipments.exclude(status=ShipmentStatus.CANCELLED).exists()
+    transition(order, OrderStatus.ROUTED if has_shipments else OrderStatus.RECEIVED, actor=actor, message=_("Released from hold"))
+    if not has_shipments:
+        _clear_exception(order)
+        pipeline_later(order.pk)
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, order_id: int, actor=None, reason: str = "") -> Order:
+    """Cancel and give the stock back. After something shipped only the rest is cancelled and
+    the order goes to the exceptions queue (the parcel is already on its way)."""
+    from creators.models import SupplyRequest, SupplyStatus
+    from creators.services.supply import supply_request_cancel
+    from inventory.services.reservations import reservation_release
+
+    order = _locked(order_id)
+    if order.status == OrderStatus.CANCELLED:
+        return order
+    shipped = order.shipments.filter(status__in=[ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED]).exists()
+    for shipment in order.shipments.select_for_update().exclude(status__in=[ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED]):
+        if Reservation.objects.filter(reference=shipment.reservation_reference, status=ReservationStatus.ACTIVE).exists():
+            reservation_release(reference=shipment.reservation_reference, actor=actor)
+        shipment.status = ShipmentStatus.CANCELLED
+        shipment.save(update_fields=["status"])
+    for request in SupplyRequest.objects.filter(reference__startswith=f"order:{order.pk}:w", status=SupplyStatus.WAITING):
+        supply_request_cancel(request_id=request.pk)
+    message = reason or _("Cancelled")
+    if shipped:
+        park(order, ExceptionReason.CANCELLED_AFTER_SHIPPING, message, actor=actor)
+        return order
+    if order.status not in CANCELLABLE:
+        raise OrderError(_("Order %(order)s is %(status)s and cannot be cancelled.") % {"order": order.external_id, "status": order.get_status_display()})
+    _clear_exception(order)
+    transition(order, OrderStatus.CANCELLED, actor=actor, message=message)
+    return order
+
+
+# ---------------------------------------------------------------------------- warehouse work
+def _order_progress(order: Order, *, actor=None) -> None:
+    """Set the order's status from its shipments' (the slowest live shipment decides)."""
+    live = list(order.shipments.exclude(status=ShipmentStatus.CANCELLED).values_list("status", flat=True))
+    if not live or order.status in (OrderStatus.CANCELLED, OrderStatus.ON_HOLD):
+        return
+    rank = [ShipmentStatus.OPEN, ShipmentStatus.PICKING, ShipmentStatus.PACKED, ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED]
+    slowest = min(live, key=rank.index)
+    target = {ShipmentStatus.OPEN: OrderStatus.ROUTED, ShipmentStatus.PICKING: OrderStatus.PACKING, ShipmentStatus.PACKED: OrderStatus.PACKED,
+              ShipmentStatus.SHIPPED: OrderStatus.SHIPPED, ShipmentStatus.DELIVERED: OrderStatus.DELIVERED}[slowest]
+    if any(s in (ShipmentStatus.PICKING, ShipmentStatus.PACKED, ShipmentStatus.SHIPPED) for s in live) and target == OrderStatus.ROUTED:
+        target = OrderStatus.PACKING
+    order_rank = [OrderStatus.RESERVED, OrderStatus.ROUTED, OrderStatus.PACKING, OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.DELIVERED]
+    if order.status in order_rank and order_rank.index(target) <= order_rank.index(order.status):
+        return
+    done = sum(1 for s in live if rank.index(s) >= rank.index(ShipmentStatus.SHIPPED))
+    message = _("%(done)s of %(n)s shipments shipped") % {"done": done, "n": len(live)} if len(live) > 1 else ""
+    transition(order, target, actor=actor, message=message)
+
+
+def _locked_shipments(shipment_ids) -> list[Shipment]:
+    return list(Shipment.objects.select_for_update().select_related("order", "warehouse").filter(pk__in=list(shipment_ids)).order_by("pk"))
+
+
+@transaction.atomic
+def shipments_pick(*, shipment_ids, actor=None) -> list[Shipment]:
+    """The pick list was printed: open shipments move to picking, their orders to packing."""
+    shipments = _locked_shipments(shipment_ids)
+    now = timezone.now()
+    for shipment in shipments:
+        if shipment.status == ShipmentStatus.OPEN and shipment.order.status != OrderStatus.ON_HOLD:
+            shipment.status, shipment.picked_at = ShipmentStatus.PICKING, now
+            shipment.save(update_fields=["status", "picked_at"])
+            _order_progress(_locked(shipment.order_id), actor=actor)
+    return shipments
+
+
+@transaction.atomic
+def shipment_pack(*, shipment_id: int, actor=None) -> Shipment:
+    shipments = _locked_shipments([shipment_id])
+    if not shipments:
+        raise OrderError(_("No such shipment."))
+    shipment = shipments[0]
+    if shipment.status in (ShipmentStatus.PACKED, ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED):
+        return shipment
+    if shipment.status == ShipmentStatus.CANCELLED or shipment.order.status == OrderStatus.ON_HOLD:
+        raise OrderError(_("Shipment %(number)s is cancelled or on hold; do not pack it.") % {"number": shipment.number})
+    shipment.status, shipment.packed_at = ShipmentStatus.PACKED, timezone.now()
+    shipment.picked_at = shipment.picked_at or shipment.packed_at
+    shipment.save(update_fields=["status", "packed_at", "picked_at"])
+    _order_progress(_locked(shipment.order_id), actor=actor)
+    return shipment
+
+
+@transaction.atomic
+def shipment_ship(*, shipment_id: int, carrier: str, tracking_number: str, actor=None) -> Shipment:
+    """Hand the parcel to the carrier: the reservation is consumed (stock leaves at FIFO cost)
+    and the tracking number is pushed to the channel after commit."""
+    from inventory.services.reservations import reservation_consume
+
+    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
+    if not carrier or not tracking_number:
+        raise OrderError(_("Enter both the carrier and the tracking number."))
+    shipments = _locked_shipments([shipment_id])
+    if not shipments:
+        raise OrderError(_("No such shipment."))
+    shipment = shipments[0]
+    if shipment.status in (ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED):
+        if shipment.tracking_number == tracking_number:
+            return shipment  # the same entry twice
+        raise OrderError(_("Shipment %(number)s already shipped with %(tracking)s.") % {"number": shipment.number, "tracking": shipment.tracking_number})
+    if shipment.status == ShipmentStatus.CANCELLED or shipment.order.status in (OrderStatus.ON_HOLD, OrderStatus.CANCELLED):
+        raise OrderError(_("Shipment %(number)s is cancelled or on hold; do not ship it.") % {"number": shipment.number})
+    reservation_consume(reference=shipment.reservation_reference, actor=actor)
+    now = timezone.now()
+    shipment.status, shipment.carrier, shipment.tracking_number, shipment.shipped_at = ShipmentStatus.SHIPPED, carrier[:40], tracking_number[:80], now
+    shipment.picked_at = shipment.picked_at or now
+    shipment.packed_at = shipment.packed_at or now
+    shipment.save(update_fields=["status", "carrier", "tracking_number", "shipped_at", "picked_at", "packed_at"])
+    order = _locked(shipment.order_id)
+    if order.packed_at is None and not order.shipments.exclude(status__in=[ShipmentStatus.PACKED, ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED]).exists():
+        order.packed_at = now
+        order.save(update_fields=["packed_at"])
+    note(order, _("%(number)s shipped from %(wh)s: %(carrier)s %(tracking)s") % {
+        "number": shipment.number, "wh": shipment.warehouse.code, "carrier": carrier, "tracking": tracking_number}, actor=actor)
+    _order_progress(order, actor=actor)
+    tracking_push_later(shipment.pk)
+    return shipment
+
+
+@transaction.atomic
+def shipment_deliver(*, shipment_id: int, actor=None) -> Shipment:
+    shipments = _locked_shipments([shipment_id])
+    if not shipments:
+        raise OrderError(_("No such shipment."))
+    shipment = shipments[0]
+    if shipment.status == ShipmentStatus.DELIVERED:
+        return shipment
+    if shipment.status != ShipmentStatus.SHIPPED:
+        raise OrderError(_("Shipment %(number)s has not shipped yet.") % {"number": shipment.number})
+    shipment.status, shipment.delivered_at = ShipmentStatus.DELIVERED, timezone.now()
+    shipment.save(update_fields=["status", "delivered_at"])
+    _order_progress(_locked(shipment.order_id), actor=actor)
+    return shipment
+
+
+@transaction.atomic
+def order_deliver(*, order_id: int, actor=None) -> Order:
+    order = _locked(order_id)
+    for shipment_id in order.shipments.filter(status=ShipmentStatus.SHIPPED).values_list("pk", flat=True):
+        shipment_deliver(shipment_id=shipment_id, actor=actor)
+    order.refresh_from_db()
+    return order
+
+
+@transaction.atomic
+def order_return(*, order_id: int, quantities: dict[int, int], actor=None) -> str:
+    """Take returned units back (order line id → units) at the FIFO cost they left at, into
+    the warehouse that shipped them. The order becomes `returned` when every unit is back.
+    Returns the cost of the returned units as text."""
+    from decimal import Decimal
+
+    from inventory.services.movements import stock_return
+
+    order = _locked(order_id)
+    total, currency = Decimal(0), "USD"
+    lines = {line.pk: line for line in order.lines.select_for_update()}
+    for line_id, qty in quantities.items():
+        if not qty:
+            continue
+        line = lines.get(int(line_id))
+        if line is None:
+            raise OrderError(_("Line %(line)s is not on this order.") % {"line": line_id})
+        if not isinstance(qty, int) or qty < 0:
+            raise OrderError(_("Returned quantity must be a whole number, not %(q)s.") % {"q": qty})
+        left = qty
+        for sline in (ShipmentLine.objects.select_for_update().select_related("shipment")
+                      .filter(order_line=line, shipment__status__in=[ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED]).order_by("pk")):
+            take = min(sline.quantity - sline.quantity_returned, left)
+            if take <= 0:
+                continue
+            cost = stock_return(reservation_reference=sline.shipment.reservation_reference, sku_id=line.sku_id,
+                                warehouse_id=sline.shipment.warehouse_id, quantity=take, actor=actor)
+            total += cost.amount
+            currency = str(cost.currency)
+            sline.quantity_returned += take
+            sline.save(update_fields=["quantity_returned"])
+            left -= take
+            if not left:
+                break
+        if left:
+            raise OrderError(_("Only %(n)s unit(s) of %(sku)s shipped and are not yet returned.") % {"n": qty - left, "sku": line.sku.code})
+        line.quantity_returned += qty
+        line.save(update_fields=["quantity_returned"])
+    units = sum(quantities.values())
+    everything = all(line.quantity_returned >= line.quantity for line in lines.values())
+    message = _("%(units)s unit(s) returned and restocked at cost %(cost)s %(currency)s") % {"units": units, "cost": f"{total:.2f}", "currency": currency}
+    if everything:
+        transition(order, OrderStatus.RETURNED, actor=actor, message=message)
+    else:
+        note(order, message, actor=actor)
+    return f"{total:.2f} {currency}"
+
+
+# ---------------------------------------------------------------------------- tracking to the channel
+def tracking_push_later(shipment_id: int) -> None:
+    from orders import tasks
+
+    transaction.on_commit(partial(tasks.tracking_push.delay, shipment_id))
+
+
+def tracking_push(*, shipment_id: int) -> str:
+    """Tell the channel the parcel shipped. Channels we do not sell through (wholesale, manual,
+    portal) need no push: the creator sees the tracking in the portal at once."""
+    from connectors.clients import ChannelError, client_class
+
+    shipment = Shipment.objects.select_related("order", "order__account").get(pk=shipment_id)
+    order = shipment.order
+    if shipment.tracking_pushed_at:
+        return "done"
+    account = order.account
+    if order.channel in (Channel.TIKTOK_SHOP, Channel.SHOPIFY, Channel.AMAZON) and account is not None:
+        try:
+            with client_class(account.platform)(account) as client:
+                if order.channel == Channel.TIKTOK_SHOP:
+                    package = (order.external_data or {}).get("package_id")
+                    if not package:
+                        raise OrderError(_("the TikTok order has no package id"))
+                    client.package_ship(package_id=package, tracking_number=shipment.tracking_number,
+                                        shipping_provider_id=shipment.carrier)
+                elif order.channel == Channel.SHOPIFY:
+                    fulfillment_order = (order.external_data or {}).get("fulfillment_order_id")
+                    if not fulfillment_order:
+                        raise OrderError(_("the Shopify order has no fulfillment order id"))
+                    client.fulfillment_create(fulfillment_order_id=fulfillment_order, company=shipment.carrier, number=shipment.tracking_number)
+                else:
+                    raise OrderError(_("Amazon merchant-fulfilled shipping confirmation is not connected yet"))
+        except ChannelError as exc:
+            if exc.retryable:
+                raise
+            with transaction.atomic():
+                locked = _locked(order.pk)
+                Shipment.objects.filter(pk=shipment.pk).update(push_error=str(exc)[:500])
+                park(locked, ExceptionReason.TRACKING_PUSH, str(exc))
+            return "failed"
+        except OrderError as exc:
+            with transaction.atomic():
+                locked = _locked(order.pk)
+                Shipment.objects.filter(pk=shipment.pk).update(push_error=str(exc)[:500])
+                park(locked, ExceptionReason.TRACKING_PUSH, str(exc))
+            return "failed"
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked(order.pk)
+        Shipment.objects.filter(pk=shipment.pk).update(tracking_pushed_at=now, push_error="")
+        if not locked.shipments.exclude(status=ShipmentStatus.CANCELLED).filter(tracking_pushed_at__isnull=True).exists():
+            locked.tracking_pushed_at = now
+            locked.save(update_fields=["tracking_pushed_at"])
+        if account is not None:
+            note(locked, _("Tracking %(tracking)s sent to %(channel)s") % {"tracking": shipment.tracking_number, "channel": locked.get_channel_display()})
+    return "pushed"
+
+
+def lines_total(lines: list[OrderLine]):
+    from decimal import Decimal
+
+    return sum((Decimal(line.unit_price.amount) * line.quantity - Decimal(line.discount.amount) for line in lines), Decimal(0))
+
+
+def backorders_retry(*, sku_ids) -> int:
+    """Backordered orders of these SKUs that stock could now fill go back on the line, oldest first."""
+    from django.db.models import Sum
+
+    from inventory.models import Stock
+
+    candidates = list(Order.objects.filter(status=OrderStatus.BACKORDERED, exception_reason=ExceptionReason.STOCK_SHORT,
+                                           lines__sku_id__in=list(sku_ids)).distinct().order_by("placed_at", "pk")[:500])
+    if not candidates:
+        return 0
+    needs = {}
+    for line in OrderLine.objects.filter(order__in=candidates):
+        needs.setdefault(line.order_id, {}).setdefault(line.sku_id, 0)
+        needs[line.order_id][line.sku_id] += line.quantity
+    all_skus = {s for lines in needs.values() for s in lines}
+    free = {row["sku_id"]: (row["on"] or 0) - (row["res"] or 0) for row in
+            Stock.objects.filter(sku_id__in=all_skus, warehouse__is_active=True).values("sku_id").annotate(on=Sum("on_hand"), res=Sum("reserved"))}
+    retried = 0
+    for order in candidates:
+        wanted = needs.get(order.pk, {})
+        if wanted and all(free.get(s, 0) >= q for s, q in wanted.items()):
+            for s, q in wanted.items():
+                free[s] -= q
+            order_retry(order_id=order.pk)
+            retried += 1
+    return retried

@@ -1,0 +1,120 @@
+"""Wholesale orders from CSV: one row per order line, rows with the same `order_number` form one
+order. A preview names every bad row and column; then every order is created, or none. Order
+numbers already imported are skipped (a re-uploaded file creates nothing twice)."""
+import csv
+import io
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+
+from creators.models import Creator
+from erp.csvutil import RowError
+from inventory.models import SKU
+from orders.exceptions import OrderError
+from orders.models import Channel, Order, OrderType
+from orders.services.address import address_check
+from orders.services.intake import Intake, IntakeLine, order_upsert
+
+COLUMNS = ["order_number", "creator_handle", "sku", "quantity", "unit_price", "discount", "ship_name", "ship_line1", "ship_line2",
+           "ship_city", "ship_state", "ship_zip", "ship_country", "ship_phone"]
+REQUIRED = ["order_number", "sku", "quantity", "unit_price", "ship_name", "ship_line1", "ship_zip"]
+MAX_ROWS = 20_000
+
+
+@dataclass
+class WholesaleImport:
+    orders: "OrderedDict[str, dict]" = field(default_factory=OrderedDict)
+    errors: list[RowError] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[dict]:  # for the preview table
+        return [{"order_number": k, "creator": v["creator_handle"] or "—", "lines": len(v["lines"]),
+                 "units": sum(q for _s, q, _p, _d in v["lines"]), "ship_to": f"{v['address']['ship_city']} {v['address']['ship_state']} {v['address']['ship_zip']}".strip()}
+                for k, v in self.orders.items()]
+
+
+def wholesale_csv_parse(*, text: str) -> WholesaleImport:
+    result = WholesaleImport()
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [(h or "").strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        result.errors.append(RowError(1, ", ".join(missing), _("required column missing")))
+        return result
+    skus = dict(SKU.objects.annotate(c=Lower("code")).values_list("c", "code"))
+    creators = dict(Creator.objects.annotate(h=Lower("handle")).values_list("h", "pk"))
+    existing = set()
+    for number, raw in enumerate(reader, start=2):
+        if number - 1 > MAX_ROWS:
+            result.errors.append(RowError(number, "-", _("more than %(max)s rows; split the file") % {"max": MAX_ROWS}))
+            break
+        v = {(k or "").strip(): (val or "").strip() for k, val in raw.items() if k}
+        for column in REQUIRED:
+            if not v.get(column):
+                result.errors.append(RowError(number, column, _("required")))
+        code = skus.get(v.get("sku", "").lower())
+        if v.get("sku") and code is None:
+            result.errors.append(RowError(number, "sku", _("unknown SKU %(sku)s") % {"sku": v["sku"]}))
+        quantity = None
+        if v.get("quantity"):
+            if v["quantity"].isdigit() and int(v["quantity"]) > 0:
+                quantity = int(v["quantity"])
+            else:
+                result.errors.append(RowError(number, "quantity", _("must be a whole number above zero, got %(q)s") % {"q": v["quantity"]}))
+        amounts = {}
+        for column in ("unit_price", "discount"):
+            if not v.get(column):
+                amounts[column] = Decimal(0)
+                continue
+            try:
+                amount = Decimal(v[column])
+            except InvalidOperation:
+                amount = None
+            if amount is None or not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+                result.errors.append(RowError(number, column, _("must be an amount of zero or more with at most 2 decimals, got %(v)s") % {"v": v[column]}))
+            else:
+                amounts[column] = amount
+        handle = v.get("creator_handle", "").lstrip("@")
+        if handle and handle.lower() not in creators:
+            result.errors.append(RowError(number, "creator_handle", _("no creator with the handle @%(handle)s") % {"handle": handle}))
+        address = {c: v.get(c, "") for c in COLUMNS if c.startswith("ship_")}
+        address["ship_country"] = address["ship_country"] or "US"
+        number_key = v.get("order_number", "")
+        entry = result.orders.get(number_key)
+        if entry is None and number_key:
+            checked = address_check(name=address["ship_name"], line1=address["ship_line1"], zip_code=address["ship_zip"], state=address["ship_state"],
+                                    country=address["ship_country"])
+            for problem in checked.problems:
+                result.errors.append(RowError(number, "ship_zip" if "ZIP" in problem else "ship_line1" if "street" in problem else "ship_name"
+                                              if "name" in problem else "ship_country", problem))
+            entry = result.orders[number_key] = {"creator_handle": handle, "creator_id": creators.get(handle.lower()), "address": address, "lines": [], "row": number}
+            existing.add(number_key)
+        elif entry is not None and (entry["address"] != address or entry["creator_handle"] != handle):
+            result.errors.append(RowError(number, "order_number", _("order %(n)s already started on row %(row)s with another address or creator") % {"n": number_key, "row": entry["row"]}))
+        if entry is not None and code and quantity:
+            entry["lines"].append((code, quantity, amounts.get("unit_price", Decimal(0)), amounts.get("discount", Decimal(0))))
+    done = set(Order.objects.filter(channel=Channel.WHOLESALE, external_id__in=list(existing)).values_list("external_id", flat=True))
+    for key in sorted(done):
+        result.skipped.append(key)
+        result.orders.pop(key, None)
+    if not result.orders and not result.errors and not result.skipped:
+        result.errors.append(RowError(2, "-", _("the file has no rows")))
+    return result
+
+
+@transaction.atomic
+def wholesale_csv_apply(*, text: str, actor=None) -> WholesaleImport:
+    result = wholesale_csv_parse(text=text)
+    if result.errors:
+        raise OrderError(_("The file has %(n)s problem(s); nothing was imported.") % {"n": len(result.errors)})
+    for number, entry in result.orders.items():
+        order_upsert(Intake(
+            channel=Channel.WHOLESALE, external_id=number, order_type=OrderType.WHOLESALE, creator_id=entry["creator_id"], address=entry["address"],
+            lines=[IntakeLine(sku=code, quantity=q, unit_price=price, discount=discount) for code, q, price, discount in entry["lines"]],
+        ), actor=actor)
+    return result

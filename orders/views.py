@@ -1,0 +1,207 @@
+"""Order pages for Operations: list with filters, search, bulk actions and CSV export; detail with
+the timeline; exceptions; the manual order form and the wholesale CSV import."""
+import csv
+import io
+
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from creators.models import Creator
+from erp.csvimport import csv_import_view
+from erp.csvutil import csv_response, wants_excel
+from orders import selectors
+from orders.exceptions import OrderError
+from orders.forms import BulkForm, LineFormSet, ManualOrderForm, OrderFilterForm
+from orders.models import Channel, ExceptionReason, Order, OrderStatus
+from orders.services import pipeline
+from orders.services.sla import pack_clock_state, ship_clock_state
+
+EXPORT_MAX = 100_000
+
+
+def _filtered(request):
+    form = OrderFilterForm(request.GET or None)
+    f = form.cleaned_data if form.is_valid() else {}
+    creator_id = None
+    if f.get("creator"):
+        creator_id = Creator.objects.filter(handle__iexact=f["creator"].lstrip("@")).values_list("pk", flat=True).first() or -1
+    qs = selectors.order_list(q=f.get("q", ""), status=f.get("status", ""), channel=f.get("channel", ""), creator_id=creator_id,
+                              warehouse_id=f["warehouse"].pk if f.get("warehouse") else None, sla=f.get("sla", ""),
+                              exceptions=bool(f.get("exceptions")))
+    return form, qs
+
+
+@require_GET
+def order_list(request):
+    form, qs = _filtered(request)
+    rows, cursor = selectors.keyset_page(qs, after=request.GET.get("after", ""))
+    query = request.GET.copy()
+    query.pop("after", None)
+    return render(request, "orders/list.html", {
+        "form": form, "orders": rows, "next_cursor": cursor, "query": query.urlencode(), "paged": bool(request.GET.get("after")),
+        "counts": selectors.dashboard_counts(), "bulk_actions": BulkForm.base_fields["action"].choices,
+    })
+
+
+@require_GET
+def exceptions(request):
+    from django.db.models import Count
+
+    reason = request.GET.get("reason", "")
+    qs = Order.objects.exclude(exception_reason="").select_related("creator", "account")
+    if reason:
+        qs = qs.filter(exception_reason=reason)
+    by_reason = dict(Order.objects.exclude(exception_reason="").values_list("exception_reason").annotate(n=Count("pk")).order_by())
+    rows = list(qs.order_by("exception_at", "pk")[:200])
+    return render(request, "orders/exceptions.html", {
+        "orders": rows, "reason": reason, "total": sum(by_reason.values()),
+        "reasons": [(code, label, by_reason.get(code, 0)) for code, label in ExceptionReason.choices if by_reason.get(code)],
+        "bulk_actions": BulkForm.base_fields["action"].choices,
+    })
+
+
+@require_GET
+def order_export(request):
+    _form, qs = _filtered(request)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["channel", "order_number", "type", "status", "exception", "creator", "placed_at_utc", "ship_by_utc", "sla", "currency", "total",
+                     "ship_name", "ship_city", "ship_state", "ship_zip", "warehouses", "tracking"])
+    for order in qs.order_by("-placed_at", "-pk").prefetch_related("shipments__warehouse")[:EXPORT_MAX]:
+        shipments = [s for s in order.shipments.all() if s.status != "cancelled"]
+        writer.writerow([order.channel, order.external_id, order.order_type, order.status, order.exception_reason,
+                         order.creator.handle if order.creator else "", order.placed_at.isoformat(), order.ship_by.isoformat() if order.ship_by else "",
+                         order.sla_state, order.currency, f"{order.total:.2f}", order.ship_name, order.ship_city, order.ship_state, order.ship_zip,
+                         " ".join(s.warehouse.code for s in shipments), " ".join(s.tracking_number for s in shipments if s.tracking_number)])
+    return csv_response(out.getvalue(), filename="orders.csv", excel=wants_excel(request))
+
+
+@require_GET
+def order_detail(request, order_id: int):
+    order = get_object_or_404(Order.objects.select_related("creator", "account", "handled_by"), pk=order_id)
+    return render(request, "orders/detail.html", {
+        "order": order, "lines": order.lines.select_related("sku"),
+        "shipments": order.shipments.select_related("warehouse").prefetch_related("lines__sku"),
+        "events": order.events.select_related("actor"), "pack_clock": pack_clock_state(order), "ship_clock": ship_clock_state(order),
+        "returnable": order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED),
+    })
+
+
+def _act(action: str, order_id: int, user, reason: str = ""):
+    if action == "retry":
+        return pipeline.order_retry(order_id=order_id, actor=user)
+    if action == "hold":
+        return pipeline.order_hold(order_id=order_id, actor=user, reason=reason)
+    if action == "release":
+        return pipeline.order_release(order_id=order_id, actor=user)
+    if action == "cancel":
+        return pipeline.order_cancel(order_id=order_id, actor=user, reason=reason)
+    if action == "deliver":
+        return pipeline.order_deliver(order_id=order_id, actor=user)
+    raise OrderError(_("Unknown action."))
+
+
+@require_POST
+def order_action(request, order_id: int):
+    order = get_object_or_404(Order, pk=order_id)
+    action = request.POST.get("action", "")
+    try:
+        if action == "return":
+            quantities = {}
+            for line in order.lines.all():
+                raw = request.POST.get(f"return_{line.pk}", "").strip() or "0"
+                if not raw.isdigit():
+                    raise OrderError(_("Returned quantity must be a whole number, not %(q)s.") % {"q": raw})
+                if int(raw):
+                    quantities[line.pk] = int(raw)
+            if not quantities:
+                raise OrderError(_("Enter how many units came back."))
+            cost = pipeline.order_return(order_id=order.pk, quantities=quantities, actor=request.user)
+            messages.success(request, _("Return recorded; stock back at cost %(cost)s.") % {"cost": cost})
+        else:
+            _act(action, order.pk, request.user, request.POST.get("reason", ""))
+            messages.success(request, _("Done: %(action)s.") % {"action": dict(BulkForm.base_fields["action"].choices).get(action, action)})
+    except OrderError as exc:
+        messages.error(request, str(exc))
+    except Exception as exc:  # an inventory refusal, shown as is
+        from inventory.exceptions import InventoryError
+
+        if not isinstance(exc, InventoryError):
+            raise
+        messages.error(request, str(exc))
+    return redirect("orders:detail", order_id=order.pk)
+
+
+@require_POST
+def bulk(request):
+    form = BulkForm(request.POST)
+    back = request.POST.get("next") or reverse("orders:index")
+    if not back.startswith("/"):
+        back = reverse("orders:index")
+    ids = [int(x) for x in request.POST.getlist("id") if x.strip().isdigit()][:500]
+    if not form.is_valid() or not ids:
+        messages.error(request, _("Choose an action and at least one order."))
+        return redirect(back)
+    done, failed = 0, []
+    for order_id in ids:
+        try:
+            _act(form.cleaned_data["action"], order_id, request.user, form.cleaned_data["reason"])
+            done += 1
+        except OrderError as exc:
+            failed.append(str(exc))
+    if done:
+        messages.success(request, _("%(action)s: %(n)s order(s).") % {"action": dict(BulkForm.base_fields["action"].choices)[form.cleaned_data["action"]], "n": done})
+    for message in failed[:10]:
+        messages.error(request, message)
+    return redirect(back)
+
+
+@require_http_methods(["GET", "POST"])
+def order_create(request):
+    from orders.services.intake import Intake, IntakeLine, order_upsert
+
+    form = ManualOrderForm(request.POST or None)
+    lines = LineFormSet(request.POST or None, prefix="lines")
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
+        data = form.cleaned_data
+        intake_lines = [IntakeLine(sku=l["sku"], quantity=l["quantity"], unit_price=l["unit_price"], discount=l.get("discount") or 0)
+                        for l in lines.cleaned_data if l.get("sku")]
+        if not intake_lines:
+            form.add_error(None, _("Add at least one line."))
+        else:
+            from orders.services.intake import lines_match
+
+            _matched, problems = lines_match(lines=intake_lines, account_id=None)
+            number = data["external_id"].strip()
+            if number and Order.objects.filter(channel=Channel.MANUAL, external_id=number).exists():
+                form.add_error("external_id", _("Order %(n)s already exists.") % {"n": number})
+            elif problems:
+                for problem in problems:
+                    form.add_error(None, problem)
+            else:
+                with transaction.atomic():
+                    if not number:
+                        number = f"M-{(Order.objects.filter(channel=Channel.MANUAL).count() + 1):06d}"
+                        while Order.objects.filter(channel=Channel.MANUAL, external_id=number).exists():
+                            number += "a"
+                    order, _created = order_upsert(Intake(
+                        channel=Channel.MANUAL, external_id=number, order_type=data["order_type"], creator_id=data["creator"].pk if data["creator"] else None,
+                        address={k: v for k, v in data.items() if k.startswith("ship_")}, lines=intake_lines), actor=request.user)
+                messages.success(request, _("Order %(n)s created; routing it now.") % {"n": number})
+                return redirect("orders:detail", order_id=order.pk)
+    return render(request, "orders/form.html", {"form": form, "lines": lines})
+
+
+@require_http_methods(["GET", "POST"])
+def order_import(request):
+    from orders.services.wholesale_csv import COLUMNS, wholesale_csv_apply, wholesale_csv_parse
+
+    return csv_import_view(
+        request, session_key="wholesale_import_text", parse=wholesale_csv_parse, apply=wholesale_csv_apply, template="orders/import.html",
+        context={"columns": COLUMNS, "title": _("Import wholesale orders from CSV")}, done_url="orders:index", errors=(OrderError,),
+        done_message=lambda r: _("Imported %(n)s wholesale order(s); %(s)s already imported were skipped.") % {"n": len(r.orders), "s": len(r.skipped)},
+    )
