@@ -93,3 +93,22 @@ def worker(committed, tmp_path):
             proc.kill()
             output = proc.communicate()[0].decode()
         print(output[-4000:])
+
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    from connectors.sandbox import serve_in_thread
+
+    server, url, store = serve_in_thread()
+    yield url, store
+    server.shutdown()
+
+
+@pytest.fixture
+def sandbox(sandbox_server, settings):
+    """The platform sandbox over real HTTP, emptied for each test; shops connect to it."""
+    url, store = sandbox_server
+    store.reset()
+    settings.FANOUT_PLATFORM_SANDBOX_URL = url
+    return url, store

@@ -45,7 +45,7 @@ ORDER = """
 query Order($id: ID!) {
   order(id: $id) { id name createdAt processedAt updatedAt cancelledAt currencyCode displayFulfillmentStatus
     shippingAddress { name address1 address2 city provinceCode zip countryCodeV2 phone }
-    lineItems(first: 100) { edges { node { sku quantity variantInventoryItemId: variant { inventoryItem { id } }
+    lineItems(first: 100) { edges { node { sku quantity variant { inventoryItem { id } }
       originalUnitPriceSet { shopMoney { amount currencyCode } } } } }
     fulfillmentOrders(first: 5) { edges { node { id status } } } }
 }"""
@@ -133,7 +133,7 @@ class ShopifyClient(ApiClient):
         node = self.graphql(ORDER, {"id": order_id}).get("order")
         if node:  # flatten the variant's inventory item id, which is how our listings name the item
             for edge in (node.get("lineItems") or {}).get("edges") or []:
-                variant = edge["node"].pop("variantInventoryItemId", None) or {}
+                variant = edge["node"].pop("variant", None) or {}
                 edge["node"]["variantInventoryItemId"] = ((variant.get("inventoryItem") or {}).get("id")) or ""
         return node
 
