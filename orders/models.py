@@ -8,6 +8,7 @@ awaiting supply priority are exceptions. `exception_reason` marks an order that 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
@@ -86,40 +87,40 @@ class Order(models.Model):
     account = models.ForeignKey("connectors.ChannelAccount", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                 verbose_name=_("shop"))
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
-    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=0)
+    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=0, db_default=0)
     # Ship-to address (US: ZIP codes are checked against the offline data set and give the coordinates).
-    ship_name = models.CharField(_("recipient"), max_length=120, blank=True)
-    ship_phone = models.CharField(_("phone"), max_length=40, blank=True)
-    ship_line1 = models.CharField(_("address line 1"), max_length=200, blank=True)
-    ship_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
-    ship_city = models.CharField(_("city"), max_length=80, blank=True)
-    ship_state = models.CharField(_("state"), max_length=40, blank=True)
-    ship_zip = models.CharField(_("ZIP code"), max_length=12, blank=True)
-    ship_country = models.CharField(_("country"), max_length=2, default="US")
+    ship_name = models.CharField(_("recipient"), max_length=120, blank=True, default="", db_default="")
+    ship_phone = models.CharField(_("phone"), max_length=40, blank=True, default="", db_default="")
+    ship_line1 = models.CharField(_("address line 1"), max_length=200, blank=True, default="", db_default="")
+    ship_line2 = models.CharField(_("address line 2"), max_length=200, blank=True, default="", db_default="")
+    ship_city = models.CharField(_("city"), max_length=80, blank=True, default="", db_default="")
+    ship_state = models.CharField(_("state"), max_length=40, blank=True, default="", db_default="")
+    ship_zip = models.CharField(_("ZIP code"), max_length=12, blank=True, default="", db_default="")
+    ship_country = models.CharField(_("country"), max_length=2, default="US", db_default="US")
     ship_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     ship_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     # Clocks: the channel's own ship-by deadline (else 48 h from payment) and the pack target.
     ship_by = models.DateTimeField(_("ship by"), null=True, blank=True)
     pack_by = models.DateTimeField(_("pack by"), null=True, blank=True)
-    sla_state = models.CharField(_("SLA"), max_length=8, choices=SlaState.choices, default=SlaState.OK)
-    status_changed_at = models.DateTimeField(_("status since"), default=timezone.now)
+    sla_state = models.CharField(_("SLA"), max_length=8, choices=SlaState.choices, default=SlaState.OK, db_default=SlaState.OK)
+    status_changed_at = models.DateTimeField(_("status since"), default=timezone.now, db_default=Now())
     # Stage timestamps (the timeline has every change; these feed the per-stage table).
     reserved_at = models.DateTimeField(null=True, blank=True)
     packed_at = models.DateTimeField(null=True, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
     tracking_pushed_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    exception_reason = models.CharField(_("exception"), max_length=20, choices=ExceptionReason.choices, blank=True)
-    exception_detail = models.CharField(_("exception detail"), max_length=500, blank=True)
+    exception_reason = models.CharField(_("exception"), max_length=20, choices=ExceptionReason.choices, blank=True, default="", db_default="")
+    exception_detail = models.CharField(_("exception detail"), max_length=500, blank=True, default="", db_default="")
     exception_at = models.DateTimeField(null=True, blank=True)
     # The channel's status and update time as last applied (older updates arriving late are ignored).
-    external_status = models.CharField(_("channel status"), max_length=40, blank=True)
+    external_status = models.CharField(_("channel status"), max_length=40, blank=True, default="", db_default="")
     external_updated_at = models.DateTimeField(null=True, blank=True)
-    external_data = models.JSONField(default=dict, blank=True)  # e.g. TikTok package id, Shopify fulfillment order id
+    external_data = models.JSONField(default=dict, blank=True, db_default={})  # e.g. TikTok package id, Shopify fulfillment order id
     # Lines as received when they could not be matched (unknown SKU, bad quantity): kept for the retry.
-    intake_lines = models.JSONField(default=list, blank=True)
+    intake_lines = models.JSONField(default=list, blank=True, db_default=[])
     handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         verbose_name = _("order")

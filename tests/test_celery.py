@@ -14,6 +14,7 @@ from accounts.modules import Role
 from accounts.tasks import invitation_send_email, invitations_expire
 from creators.tasks import metrics_refresh_task, supply_queue_drain_task, tier_changes_apply_task, tier_review_monthly_task
 from inventory.tasks import reorder_alerts_raise_task
+from orders import tasks as order_tasks
 from erp.celery import app
 from sellers.models import Seller
 from tests.support import ROOT, subprocess_env
@@ -22,8 +23,9 @@ from tests.support import ROOT, subprocess_env
 def test_tasks_are_named_json_only_late_acked_and_time_limited():
     assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
     creator_tasks = (metrics_refresh_task, tier_changes_apply_task, tier_review_monthly_task, supply_queue_drain_task)
-    for task in (invitation_send_email, invitations_expire, reorder_alerts_raise_task, *creator_tasks):
-        assert task.name.split(".")[0] in ("accounts", "inventory", "creators")
+    order_tasks_ = (order_tasks.order_pipeline, order_tasks.tracking_push, order_tasks.sla_refresh, order_tasks.backorders_retry, order_tasks.amazon_poll)
+    for task in (invitation_send_email, invitations_expire, reorder_alerts_raise_task, *creator_tasks, *order_tasks_):
+        assert task.name.split(".")[0] in ("accounts", "inventory", "creators", "orders")
         assert task.acks_late is True and task.reject_on_worker_lost is True
         assert 0 < task.soft_time_limit < task.time_limit
         assert task.max_retries and task.retry_backoff
@@ -32,6 +34,8 @@ def test_tasks_are_named_json_only_late_acked_and_time_limited():
     assert beat["task"] == "accounts.invitations_expire" and "tenant_schemas" not in beat  # runs per seller
     assert app.conf.beat_schedule["inventory.reorder_alerts_raise"]["task"] == reorder_alerts_raise_task.name
     for task in creator_tasks[:3]:  # the creators' hourly metrics, daily tier changes and monthly review run per seller
+        assert app.conf.beat_schedule[task.name]["task"] == task.name and "tenant_schemas" not in app.conf.beat_schedule[task.name]
+    for task in (order_tasks.sla_refresh, order_tasks.amazon_poll):  # SLA states every minute, Amazon orders every 5, per seller
         assert app.conf.beat_schedule[task.name]["task"] == task.name and "tenant_schemas" not in app.conf.beat_schedule[task.name]
     assert settings.CELERY_BEAT_SCHEDULER.endswith("TenantAwareDatabaseScheduler")
 

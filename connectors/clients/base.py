@@ -2,6 +2,7 @@
 backoff for transient failures only (connection errors, timeouts, 5xx, 429 — honouring
 Retry-After), token refresh ahead of expiry and once more on an auth failure, and one family of
 errors that say which platform failed and why."""
+import functools
 import logging
 import random
 import time
@@ -71,6 +72,13 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
         return None
 
 
+@functools.cache
+def _shared_http() -> httpx.Client:
+    """One connection pool per process: creating an httpx client (its TLS context) costs ~25 ms,
+    more than a sandbox call. httpx clients are safe to share between threads."""
+    return httpx.Client(timeout=httpx.Timeout(settings.FANOUT_CHANNEL_TIMEOUT_S, connect=5.0))
+
+
 class ApiClient:
     platform = ""
     # Refresh this long before the platform says the token expires.
@@ -81,10 +89,11 @@ class ApiClient:
         self.on_tokens = on_tokens
         self.max_attempts = settings.FANOUT_CHANNEL_MAX_ATTEMPTS
         self.backoff_base = settings.FANOUT_CHANNEL_BACKOFF_S
-        self.http = http or httpx.Client(timeout=httpx.Timeout(settings.FANOUT_CHANNEL_TIMEOUT_S, connect=5.0))
+        self.http = http or _shared_http()
 
     def close(self) -> None:
-        self.http.close()
+        if self.http is not _shared_http():
+            self.http.close()
 
     def __enter__(self):
         return self

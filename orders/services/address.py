@@ -1,5 +1,6 @@
 """Ship-to address checks: US addresses only (routing measures from the ZIP code's coordinates in
 the offline `zipcodes` data set); a given state must agree with the ZIP code."""
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -17,6 +18,12 @@ US_STATES = {
     "tennessee": "TN", "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA", "washington": "WA",
     "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY", "puerto rico": "PR",
 }
+
+
+@functools.cache
+def zip_index() -> dict[str, dict]:
+    """ZIP code → its record, built once per process (`zipcodes.matching` scans ~40,000 rows, ~11 ms)."""
+    return {z["zip_code"]: z for z in zipcodes.list_all()}
 
 
 def state_code(value: str) -> str:
@@ -46,17 +53,13 @@ def address_check(*, name: str, line1: str, zip_code: str, state: str = "", coun
         problems.append(_("only US addresses can be routed (country %(country)s)") % {"country": country or "—"})
         return Checked(problems)
     zip5 = (zip_code or "").strip()[:5]
-    try:
-        matches = zipcodes.matching(zip5) if zip5 else []
-    except (TypeError, ValueError):
-        matches = []
     if not zip5:
         problems.append(_("the ZIP code is missing"))
         return Checked(problems)
-    if not matches:
+    m = zip_index().get(zip5)
+    if m is None:
         problems.append(_("unknown US ZIP code %(zip)s") % {"zip": zip_code})
         return Checked(problems)
-    m = matches[0]
     given = state_code(state)
     if given and given != m["state"]:
         problems.append(_("ZIP code %(zip)s is in %(real)s, not %(given)s") % {"zip": zip5, "real": m["state"], "given": given})
