@@ -15,10 +15,10 @@ from creators.services.care import contact_log_add, sample_send
 from creators.services.policy import creator_terms, tier_policy_in_force
 from creators.services.records import creator_save
 from creators.services.tiers import tier_set
-from erp.csvutil import csv_response, upload_text, wants_excel
+from erp.csvimport import csv_import_view
+from erp.csvutil import csv_response, wants_excel
 
 PAGE_SIZE = 50
-_IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
 
 def _form_errors_to_messages(request, form) -> None:
@@ -201,30 +201,8 @@ def to_call(request):
 
 
 def _csv_import(request, *, session_key, parse, apply, template_context, done_url, done_message):
-    context = dict(template_context)
-    if request.method == "POST" and request.POST.get("apply"):
-        text = request.session.get(session_key)
-        if not text:
-            messages.error(request, _("Upload the file again; the preview expired."))
-            return redirect(request.path)
-        try:
-            result = apply(text=text, actor=request.user)
-        except CreatorError as exc:
-            messages.error(request, str(exc))
-            return redirect(request.path)
-        del request.session[session_key]
-        messages.success(request, done_message(result))
-        return redirect(done_url)
-    if request.method == "POST":
-        text, error = upload_text(request, max_bytes=_IMPORT_MAX_BYTES)
-        if error:
-            messages.error(request, error)
-        else:
-            preview = parse(text=text)
-            if not preview.errors:
-                request.session[session_key] = text
-            context.update({"preview": preview, "sample": preview.rows[:20]})
-    return render(request, "creators/import.html", context)
+    return csv_import_view(request, session_key=session_key, parse=parse, apply=apply, template="creators/import.html",
+                           context=template_context, done_url=done_url, done_message=done_message, errors=(CreatorError,))
 
 
 @require_http_methods(["GET", "POST"])

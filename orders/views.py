@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from creators.models import Creator
 from erp.csvimport import csv_import_view
+from inventory.exceptions import InventoryError
 from erp.csvutil import csv_response, wants_excel
 from orders import selectors
 from orders.exceptions import OrderError
@@ -125,13 +126,7 @@ def order_action(request, order_id: int):
         else:
             _act(action, order.pk, request.user, request.POST.get("reason", ""))
             messages.success(request, _("Done: %(action)s.") % {"action": dict(BulkForm.base_fields["action"].choices).get(action, action)})
-    except OrderError as exc:
-        messages.error(request, str(exc))
-    except Exception as exc:  # an inventory refusal, shown as is
-        from inventory.exceptions import InventoryError
-
-        if not isinstance(exc, InventoryError):
-            raise
+    except (OrderError, InventoryError) as exc:  # refusals are shown as they are worded
         messages.error(request, str(exc))
     return redirect("orders:detail", order_id=order.pk)
 

@@ -163,12 +163,12 @@ def _step_received(order: Order) -> bool:
     if plan is None:
         park(order, ExceptionReason.STOCK_SHORT, _shortage_text(lines), status=OrderStatus.BACKORDERED)
         return False
+    from inventory.services.reservations import reservation_create
+
     holder = holder_of(order)
     try:
         with transaction.atomic():
             for part in plan:
-                from inventory.services.reservations import reservation_create
-
                 reservation_create(reference=_reference(order, part.warehouse.pk), warehouse_id=part.warehouse.pk, holder=holder,
                                    lines=sorted(part.lines.items()))
     except InsufficientStock as exc:  # safety stock, another shop's allocation, or a race
@@ -589,12 +589,6 @@ def tracking_push(*, shipment_id: int) -> str:
         if account is not None:
             note(locked, _("Tracking %(tracking)s sent to %(channel)s") % {"tracking": shipment.tracking_number, "channel": locked.get_channel_display()})
     return "pushed"
-
-
-def lines_total(lines: list[OrderLine]):
-    from decimal import Decimal
-
-    return sum((Decimal(line.unit_price.amount) * line.quantity - Decimal(line.discount.amount) for line in lines), Decimal(0))
 
 
 def backorders_retry(*, sku_ids) -> int:
