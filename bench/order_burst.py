@@ -54,7 +54,8 @@ def main() -> None:
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         _wait(f"{sandbox_url}/_sandbox/health")
         with scratch_platform("bench_order_burst"):
-            env = dict(os.environ, DJANGO_SETTINGS_MODULE="erp.settings.local", DJANGO_LOG_LEVEL="WARNING")
+            # As deployed: DEBUG off (no per-query bookkeeping), warnings only in the logs.
+            env = dict(os.environ, DJANGO_SETTINGS_MODULE="erp.settings.local", DJANGO_DEBUG="0", DJANGO_LOG_LEVEL="WARNING")
             seller_id = setup(sandbox_url)
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "erp.wsgi", "--bind", f"127.0.0.1:{web_port}", "--workers", "4", "--timeout", "60",

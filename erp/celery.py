@@ -2,6 +2,7 @@
 schema name in its headers and runs in that schema (tenant-schemas-celery)."""
 import os
 
+from celery import signals
 from celery.schedules import crontab
 from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
 
@@ -10,6 +11,32 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings.local")
 app = TenantAwareCeleryApp("erp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Celery's Django fixup closes every database connection before and after each task unless told to
+# reuse them; a new connection (with its search_path and time zone set-up) costs more than most of
+# our tasks. Reuse them, and let Django's own rules (CONN_MAX_AGE, health checks after an error)
+# decide when one is closed, as it does between web requests (see _db_connections_tidy).
+app.add_defaults({"CELERY_DB_REUSE_MAX": 100_000})
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _db_connections_tidy(sender=None, **kwargs) -> None:
+    from django.db import connections
+
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return  # run in the caller's process (tests, .apply()): its connection is the caller's business
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()
+
+
+@signals.worker_init.connect
+def _warm_caches(**kwargs) -> None:
+    """Load read-only data once in the parent worker process, so the forked children share it."""
+    from orders.services.address import zip_index
+
+    zip_index()
+
 
 # Entries without `tenant_schemas` run once per seller schema (TenantAwareDatabaseScheduler).
 app.conf.beat_schedule = {
@@ -36,6 +63,10 @@ app.conf.beat_schedule = {
     "orders.sla_refresh": {
         "task": "orders.sla_refresh",
         "schedule": crontab(),  # every minute: at-risk and overdue lists stay current
+    },
+    "orders.demo_traffic": {
+        "task": "orders.demo_traffic",
+        "schedule": crontab(minute="*/3"),  # only with FANOUT_DEMO_TRAFFIC (make run): a demo order now and then
     },
     "orders.amazon_poll": {
         "task": "orders.amazon_poll",

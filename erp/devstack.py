@@ -249,6 +249,7 @@ def cmd_run(args) -> int:
     processes_stop()
     sandbox_port = int(os.environ.get("SANDBOX_PORT", "8025"))
     env.setdefault("FANOUT_PLATFORM_SANDBOX_URL", f"http://127.0.0.1:{sandbox_port}")
+    env.setdefault("FANOUT_DEMO_TRAFFIC", "1")  # the demo shop gets an order every few minutes
     _start("sandbox", [PY, "-m", "connectors.sandbox", "--port", str(sandbox_port)], env)
     say("migrating the public schema and every seller schema…")
     manage(env, "migrate_schemas", "--verbosity", "0")

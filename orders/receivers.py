@@ -8,8 +8,10 @@ from inventory.events import sellable_changed
 
 
 @receiver(sellable_changed, dispatch_uid="orders.backorders")
-def _stock_changed(sender, sku_ids, **kwargs):
+def _stock_changed(sender, sku_ids, fell=False, **kwargs):
     # Stock arrived or was released: backordered orders waiting for those SKUs try again.
+    if fell:
+        return
     from orders.models import Order, OrderStatus
     from orders import tasks
 

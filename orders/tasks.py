@@ -35,3 +35,19 @@ def amazon_poll(self) -> int:
     from orders.services.channels import amazon_poll as poll
 
     return poll()
+
+
+@fanout_task(name="orders.demo_traffic")
+def demo_traffic(self) -> str:
+    """While `make run` is up (FANOUT_DEMO_TRAFFIC), a buyer places an order on the demo's
+    sandbox TikTok shop now and then; it reaches Fanout through the webhook like a real one."""
+    from django.conf import settings
+    from django.db import connection
+
+    from sellers.management.commands.seed_demo import DEMO_SUBDOMAIN
+
+    if not settings.FANOUT_DEMO_TRAFFIC or getattr(connection.tenant, "subdomain", "") != DEMO_SUBDOMAIN:
+        return "off"
+    from orders.demo import demo_order_place
+
+    return demo_order_place() or "no shop"

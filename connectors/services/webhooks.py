@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timezone as dt_timezone
 from functools import partial
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
@@ -57,17 +57,25 @@ def _account(platform: str, shop_id: str) -> ChannelAccount | None:
 
 
 def _store(*, account: ChannelAccount, event_id: str, topic: str, payload: dict, raw_body: bytes, occurred_at=None) -> tuple[WebhookEvent, bool]:
+    """One statement: insert the event unless (platform, event id) is already there. A burst of
+    deliveries is answered without a transaction, savepoint or second look-up per delivery."""
     from connectors import tasks
 
-    with transaction.atomic():
-        event, created = WebhookEvent.objects.get_or_create(
-            platform=account.platform, event_id=event_id,
-            defaults={"account": account, "topic": topic, "payload": payload, "raw_body": raw_body.decode("utf-8", "replace"),
-                      "occurred_at": occurred_at},
-        )
-        if created:
-            transaction.on_commit(partial(tasks.webhook_process.delay, event.pk))
-    return event, created
+    event = WebhookEvent(account=account, platform=account.platform, event_id=event_id, topic=topic, payload=payload,
+                         raw_body=raw_body.decode("utf-8", "replace"), occurred_at=occurred_at, received_at=timezone.now(),
+                         status=InboxStatus.PENDING, attempts=0, error="")
+    fields = [f for f in WebhookEvent._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(WebhookEvent._meta.db_table)} ({', '.join(connection.ops.quote_name(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (platform, event_id) DO NOTHING RETURNING id", values)
+        row = cursor.fetchone()
+    if row is None:
+        return WebhookEvent.objects.get(platform=account.platform, event_id=event_id), False
+    event.pk = row[0]
+    transaction.on_commit(partial(tasks.webhook_process.delay, event.pk))
+    return event, True
 
 
 def webhook_receive_tiktok(*, raw_body: bytes, authorization: str) -> tuple[WebhookEvent, bool]:

@@ -87,7 +87,7 @@ CACHES = {
 }
 
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "erp.middleware.CachedTenantMiddleware",
     "erp.middleware.SellerActiveMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -197,6 +197,12 @@ EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.c
 EMAIL_FILE_PATH = env("DJANGO_EMAIL_FILE_PATH", default=str(BASE_DIR / ".var" / "mail"))
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Fanout <no-reply@fanout.local>")
 
+# `make run` turns this on: the demo's sandbox TikTok shop receives an order every few minutes.
+FANOUT_DEMO_TRAFFIC = env.bool("FANOUT_DEMO_TRAFFIC", default=False)
+
+# Seconds a web process remembers which seller a host name belongs to (erp.middleware).
+FANOUT_TENANT_CACHE_S = env.float("FANOUT_TENANT_CACHE_S", default=5.0)
+
 # Celery --------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
@@ -205,13 +211,17 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Each process keeps a few messages at hand (-O fair still hands a task only to an idle process),
+# so a burst of short tasks does not wait for Redis between every two of them.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_DEFAULT_QUEUE", default="fanout")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.db_scheduler:TenantAwareDatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# A task looks its seller up again after this many seconds (tenant-schemas-celery caches it per process).
+CELERY_TASK_TENANT_CACHE_SECONDS = env.int("CELERY_TASK_TENANT_CACHE_SECONDS", default=10)
 
 LOGGING = {
     "version": 1,

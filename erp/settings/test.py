@@ -15,3 +15,5 @@ FANOUT_CHANNEL_TIMEOUT_S = 5.0
 FANOUT_STOCK_SYNC_DEBOUNCE_S = 0.2
 FANOUT_STOCK_SYNC_RETRY_S = 1.0
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+CELERY_TASK_TENANT_CACHE_SECONDS = 0  # sellers are created and dropped between tests under the same schema names
+FANOUT_TENANT_CACHE_S = 0  # sellers are recreated between tests under the same host names

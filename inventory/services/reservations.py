@@ -59,7 +59,7 @@ def reservation_create(*, reference: str, warehouse_id: int, holder: Holder, lin
             raise _translated(exc, wanted=wanted, warehouse_id=warehouse_id, holder=holder) from None
     if reservation_id < 0:  # a replay: the reservation made the first time
         return Reservation.objects.get(pk=-reservation_id)
-    sellable_changed_on_commit(order)
+    sellable_changed_on_commit(order, fell=True)
     return Reservation(
         pk=reservation_id, reference=reference, warehouse_id=warehouse_id, holder_kind=holder.kind, holder_ref=holder.ref,
         status=ReservationStatus.ACTIVE,

@@ -72,7 +72,7 @@ def lines_match(*, lines: list[IntakeLine], account_id: int | None) -> tuple[lis
     by_listing = {}
     if account_id:
         by_listing = dict(ChannelListing.objects.filter(account_id=account_id, external_sku_id__in=refs).values_list("external_sku_id", "sku_id"))
-    wanted = sorted({r.lower() for r in refs if r})
+    wanted = sorted({r.lower() for r in refs if r and r not in by_listing})  # by code only what the listings did not match
     by_code = {code.lower(): pk for pk, code in SKU.objects.annotate(lc=Lower("code")).filter(lc__in=wanted).values_list("pk", "code")} if wanted else {}
     matched, problems = [], []
     for i, (line, ref) in enumerate(zip(lines, refs), start=1):
@@ -97,15 +97,20 @@ def lines_match(*, lines: list[IntakeLine], account_id: int | None) -> tuple[lis
     return matched, problems
 
 
-def _lines_create(order: Order, matched: list[dict]) -> None:
+def _total(matched: list[dict]) -> Decimal:
+    return sum((m["unit_price"] * m["quantity"] - m["discount"] for m in matched), Decimal(0))
+
+
+def _lines_create(order: Order, matched: list[dict], *, total_saved: bool = False) -> None:
     OrderLine.objects.bulk_create([
         OrderLine(order=order, sku_id=m["sku_id"], quantity=m["quantity"], unit_price=Money(m["unit_price"], order.currency),
                   discount=Money(m["discount"], order.currency), commission_rate=m["commission_rate"],
                   commission=Money(((m["unit_price"] * m["quantity"] - m["discount"]) * (m["commission_rate"] or 0)).quantize(Decimal("0.01")), order.currency))
         for m in matched
     ])
-    order.total = sum((m["unit_price"] * m["quantity"] - m["discount"] for m in matched), Decimal(0))
-    order.save(update_fields=["total"])
+    if not total_saved:
+        order.total = _total(matched)
+        order.save(update_fields=["total"])
 
 
 def _raw_lines(lines: list[IntakeLine]) -> list[dict]:
@@ -153,23 +158,25 @@ def _create(intake: Intake, *, actor=None) -> Order:
     order.ship_country = (order.ship_country or "US").upper()[:2]
     deadlines_set(order)
     order.sla_state = sla_state_of(order, now=now)
+    matched, problems = lines_match(lines=intake.lines, account_id=intake.account_id)
+    if problems:
+        order.intake_lines = _raw_lines(intake.lines)  # kept as received until the catalogue is fixed
+    else:
+        order.total = _total(matched)
     order.save()
     from orders.models import OrderEvent
 
     OrderEvent.objects.create(order=order, at=now, to_status=OrderStatus.RECEIVED, actor=actor,
                               message=_("Received from %(channel)s") % {"channel": order.get_channel_display()})
-    matched, problems = lines_match(lines=intake.lines, account_id=intake.account_id)
     if problems:
-        order.intake_lines = _raw_lines(intake.lines)
-        order.save(update_fields=["intake_lines"])
         unknown = any(m["sku_id"] is None for m in matched)
         park(order, ExceptionReason.UNKNOWN_SKU if unknown else ExceptionReason.BAD_LINES, "; ".join(problems))
         return order
-    _lines_create(order, matched)
+    _lines_create(order, matched, total_saved=True)
     if intake.state == "cancelled":
         transition(order, OrderStatus.CANCELLED, message=_("Cancelled on %(channel)s before it reached us") % {"channel": order.get_channel_display()})
         return order
-    pipeline_later(order.pk)
+    pipeline_later(order.pk, here=True)
     return order
 
 

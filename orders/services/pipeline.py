@@ -9,6 +9,7 @@ received → (address check, route, reserve) → reserved → (shipments handed 
 queue) → routed → (pick list printed) → packing → packed → (carrier + tracking) → shipped →
 (tracking pushed to the channel) → delivered."""
 import logging
+from contextlib import nullcontext
 from functools import partial
 
 from django.db import transaction
@@ -38,10 +39,26 @@ CANCELLABLE = OPEN_STATUSES
 
 
 # ---------------------------------------------------------------------------- plumbing
-def pipeline_later(order_id: int) -> None:
+def pipeline_later(order_id: int, *, here: bool = False) -> None:
+    """Run the pipeline of this order once the current transaction commits: as its own Celery
+    task, or with `here=True` at once in this process when it is already a worker running a task
+    (an order fetched by a webhook or poll task goes straight on instead of queueing again). If
+    that in-place run fails unexpectedly, the order is queued as a task after all."""
+    transaction.on_commit(partial(_pipeline_start, order_id, here))
+
+
+def _pipeline_start(order_id: int, here: bool) -> None:
+    from celery import current_task
+
     from orders import tasks
 
-    transaction.on_commit(partial(tasks.order_pipeline.delay, order_id))
+    if here and current_task and not current_task.request.called_directly and not current_task.request.is_eager:
+        try:
+            order_pipeline(order_id=order_id)
+            return
+        except Exception:
+            log.exception("the pipeline of order %s failed in place; queued as a task", order_id)
+    tasks.order_pipeline.delay(order_id)
 
 
 def _locked(order_id: int) -> Order:
@@ -51,16 +68,26 @@ def _locked(order_id: int) -> Order:
     return order
 
 
-def transition(order: Order, to: str, *, actor=None, message: str = "", at=None) -> None:
-    """Move `order` to status `to` and write the timeline entry (the caller holds the row lock)."""
+def transition(order: Order, to: str, *, actor=None, message: str = "", at=None, also=()) -> None:
+    """Move `order` to status `to` and write the timeline entry (the caller holds the row lock).
+    `also` names further fields the caller changed on `order`, saved in the same UPDATE."""
+    transitions(order, [(to, message)], actor=actor, at=at, also=also)
+
+
+def transitions(order: Order, hops: list[tuple[str, str]], *, actor=None, at=None, also=()) -> None:
+    """Move `order` through each (status, message) of `hops` at the same instant: a timeline
+    entry for each, one UPDATE of the order."""
     at = at or timezone.now()
-    OrderEvent.objects.create(order=order, at=at, from_status=order.status, to_status=to, message=message[:500], actor=actor)
-    order.status, order.status_changed_at = to, at
-    fields = ["status", "status_changed_at", "sla_state", "updated_at"]
-    stamp = _STAMPS.get(to)
-    if stamp and getattr(order, stamp) is None:
-        setattr(order, stamp, at)
-        fields.append(stamp)
+    events, fields = [], ["status", "status_changed_at", "sla_state", "updated_at", *also]
+    for to, message in hops:
+        events.append(OrderEvent(order=order, at=at, from_status=order.status, to_status=to, message=message[:500], actor=actor))
+        order.status = to
+        stamp = _STAMPS.get(to)
+        if stamp and getattr(order, stamp) is None:
+            setattr(order, stamp, at)
+            fields.append(stamp)
+    OrderEvent.objects.bulk_create(events)
+    order.status_changed_at = at
     if actor is not None:
         order.handled_by = actor
         fields.append("handled_by")
@@ -72,10 +99,10 @@ def note(order: Order, message: str, *, actor=None) -> None:
     OrderEvent.objects.create(order=order, message=message[:500], actor=actor)
 
 
-def park(order: Order, reason: str, detail: str, *, status: str | None = None, actor=None) -> None:
+def park(order: Order, reason: str, detail: str, *, status: str | None = None, actor=None, also=()) -> None:
     """Put the order in the exceptions queue (optionally with an exception status)."""
     order.exception_reason, order.exception_detail, order.exception_at = reason, detail[:500], timezone.now()
-    order.save(update_fields=["exception_reason", "exception_detail", "exception_at", "updated_at"])
+    order.save(update_fields=["exception_reason", "exception_detail", "exception_at", "updated_at", *also])
     label = ExceptionReason(reason).label
     if status and status != order.status:
         transition(order, status, message=f"{label}: {detail}", actor=actor)
@@ -137,10 +164,20 @@ def order_pipeline(*, order_id: int) -> str:
     return order.status
 
 
-def _step_received(order: Order) -> bool:
-    lines = {}
-    for line in order.lines.all():
+# What the address check fills in on the order, saved with whatever the step does next.
+_CHECKED = ("ship_latitude", "ship_longitude", "ship_city", "ship_state")
+
+
+def _wanted(order_lines) -> dict[int, int]:
+    lines: dict[int, int] = {}
+    for line in order_lines:
         lines[line.sku_id] = lines.get(line.sku_id, 0) + line.quantity
+    return lines
+
+
+def _step_received(order: Order) -> bool:
+    order_lines = list(order.lines.all())
+    lines = _wanted(order_lines)
     if not lines:
         park(order, ExceptionReason.BAD_LINES, _("the order has no lines"))
         return False
@@ -152,32 +189,39 @@ def _step_received(order: Order) -> bool:
     order.ship_latitude, order.ship_longitude = checked.latitude, checked.longitude
     order.ship_city = order.ship_city or checked.city
     order.ship_state = checked.state
-    order.save(update_fields=["ship_latitude", "ship_longitude", "ship_city", "ship_state", "updated_at"])
     ranked = warehouses_by_distance(checked.latitude, checked.longitude)
     if not ranked:
-        park(order, ExceptionReason.NO_WAREHOUSE, _("add a warehouse first"), status=OrderStatus.BACKORDERED)
+        park(order, ExceptionReason.NO_WAREHOUSE, _("add a warehouse first"), status=OrderStatus.BACKORDERED, also=_CHECKED)
         return False
     if _uses_supply_queue(order):
-        return _reserve_through_supply_queue(order, lines, ranked)
-    plan = route_plan(lines=lines, latitude=checked.latitude, longitude=checked.longitude)
+        return _reserve_through_supply_queue(order, lines, ranked, order_lines)
+    plan = route_plan(lines=lines, ranked=ranked)
     if plan is None:
-        park(order, ExceptionReason.STOCK_SHORT, _shortage_text(lines), status=OrderStatus.BACKORDERED)
+        park(order, ExceptionReason.STOCK_SHORT, _shortage_text(lines), status=OrderStatus.BACKORDERED, also=_CHECKED)
         return False
     from inventory.services.reservations import reservation_create
 
     holder = holder_of(order)
     try:
-        with transaction.atomic():
+        # One reservation per warehouse; a split order needs all of them or none.
+        with transaction.atomic() if len(plan) > 1 else nullcontext():
             for part in plan:
                 reservation_create(reference=_reference(order, part.warehouse.pk), warehouse_id=part.warehouse.pk, holder=holder,
                                    lines=sorted(part.lines.items()))
     except InsufficientStock as exc:  # safety stock, another shop's allocation, or a race
-        park(order, ExceptionReason.STOCK_SHORT, str(exc), status=OrderStatus.BACKORDERED)
+        park(order, ExceptionReason.STOCK_SHORT, str(exc), status=OrderStatus.BACKORDERED, also=_CHECKED)
         return False
-    _shipments_create(order, plan)
     where = ", ".join(f"{p.warehouse.code} ({p.distance_km:,.0f} km)" for p in plan)
-    transition(order, OrderStatus.RESERVED, message=_("Reserved at %(where)s") % {"where": where})
-    return True
+    _reserved_and_queued(order, plan, order_lines, _("Reserved at %(where)s") % {"where": where}, also=_CHECKED)
+    return False
+
+
+def _reserved_and_queued(order: Order, plan, order_lines, message: str, *, also=()) -> None:
+    """Stock is reserved: create the shipments and hand them to their warehouses' queues (the
+    warehouse works them in Fanout), in one step: reserved → routed."""
+    _shipments_create(order, plan, order_lines)
+    codes = ", ".join(part.warehouse.code for part in plan)
+    transitions(order, [(OrderStatus.RESERVED, message), (OrderStatus.ROUTED, _("In the queue of %(where)s") % {"where": codes})], also=also)
 
 
 def _shortage_text(lines: dict[int, int]) -> str:
@@ -193,30 +237,31 @@ def _shortage_text(lines: dict[int, int]) -> str:
     return "; ".join(short) or _("stock is held by safety stock or other holders")
 
 
-def _reserve_through_supply_queue(order: Order, lines: dict[int, int], ranked) -> bool:
+def _reserve_through_supply_queue(order: Order, lines: dict[int, int], ranked, order_lines) -> bool:
     """Creator wholesale/dropship orders take their turn in the supply-priority queue, from one
     warehouse: the nearest that can fill every line, else the nearest."""
     from creators.exceptions import CreatorError
     from creators.models import SupplyStatus
     from creators.services.supply import supply_request_submit
 
-    plan = route_plan(lines=lines, latitude=order.ship_latitude, longitude=order.ship_longitude)
+    plan = route_plan(lines=lines, ranked=ranked)
     warehouse, distance = (plan[0].warehouse, plan[0].distance_km) if plan and len(plan) == 1 else ranked[0]
     reference = _reference(order, warehouse.pk)
     try:
         request = supply_request_submit(reference=reference, creator_id=order.creator_id, warehouse_id=warehouse.pk,
                                         lines=sorted(lines.items()))
     except CreatorError as exc:
-        park(order, ExceptionReason.PIPELINE_ERROR, str(exc))
+        park(order, ExceptionReason.PIPELINE_ERROR, str(exc), also=_CHECKED)
         return False
     if request.status != SupplyStatus.SERVED:
-        park(order, ExceptionReason.AWAITING_SUPPLY, request.wait_reason or _("waiting for stock"), status=OrderStatus.AWAITING_SUPPLY)
+        park(order, ExceptionReason.AWAITING_SUPPLY, request.wait_reason or _("waiting for stock"), status=OrderStatus.AWAITING_SUPPLY,
+             also=_CHECKED)
         return False
     from orders.services.routing import Part
 
-    _shipments_create(order, [Part(warehouse, distance, dict(lines))])
-    transition(order, OrderStatus.RESERVED, message=_("Reserved at %(where)s (supply priority)") % {"where": warehouse.code})
-    return True
+    _reserved_and_queued(order, [Part(warehouse, distance, dict(lines))], order_lines,
+                         _("Reserved at %(where)s (supply priority)") % {"where": warehouse.code}, also=_CHECKED)
+    return False
 
 
 def _step_awaiting_supply(order: Order) -> bool:
@@ -227,23 +272,20 @@ def _step_awaiting_supply(order: Order) -> bool:
     reservation = Reservation.objects.filter(reference__startswith=f"order:{order.pk}:w", status=ReservationStatus.ACTIVE).first()
     if reservation is None:
         return False
-    lines = {}
-    for line in order.lines.all():
-        lines[line.sku_id] = lines.get(line.sku_id, 0) + line.quantity
+    order_lines = list(order.lines.all())
     warehouse = Warehouse.objects.get(pk=reservation.warehouse_id)
     from orders.services.routing import Part
 
     distance = great_circle_km(order.ship_latitude, order.ship_longitude, warehouse.latitude, warehouse.longitude) if order.ship_latitude else 0
     _clear_exception(order)
-    _shipments_create(order, [Part(warehouse, distance, lines)])
-    transition(order, OrderStatus.RESERVED, message=_("Served by the supply-priority queue at %(where)s") % {"where": warehouse.code})
-    return True
+    _reserved_and_queued(order, [Part(warehouse, distance, _wanted(order_lines))], order_lines,
+                         _("Served by the supply-priority queue at %(where)s") % {"where": warehouse.code})
+    return False
 
 
-def _shipments_create(order: Order, plan) -> None:
+def _shipments_create(order: Order, plan, order_lines) -> None:
     if order.shipments.exclude(status=ShipmentStatus.CANCELLED).exists():
         return
-    order_lines = list(order.lines.all())
     for part in plan:
         shipment = Shipment.objects.create(order=order, warehouse=part.warehouse, reservation_reference=_reference(order, part.warehouse.pk),
                                            distance_km=round(part.distance_km, 1))

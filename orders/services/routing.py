@@ -32,9 +32,13 @@ def warehouses_by_distance(latitude, longitude) -> list[tuple[Warehouse, float]]
     return sorted(found, key=lambda pair: (pair[1], pair[0].code))
 
 
-def route_plan(*, lines: dict[int, int], latitude, longitude, exclude: set[int] = frozenset()) -> list[Part] | None:
-    """The shipments that would fill `lines` (sku_id -> quantity) best, or None when stock is short."""
-    ranked = [(w, d) for w, d in warehouses_by_distance(latitude, longitude) if w.pk not in exclude]
+def route_plan(*, lines: dict[int, int], latitude=None, longitude=None, ranked: list[tuple[Warehouse, float]] | None = None,
+               exclude: set[int] = frozenset()) -> list[Part] | None:
+    """The shipments that would fill `lines` (sku_id -> quantity) best, or None when stock is short.
+    `ranked` (from warehouses_by_distance) saves looking the warehouses up again."""
+    if ranked is None:
+        ranked = warehouses_by_distance(latitude, longitude)
+    ranked = [(w, d) for w, d in ranked if w.pk not in exclude]
     free = {(s.sku_id, s.warehouse_id): s.on_hand - s.reserved
             for s in Stock.objects.filter(sku_id__in=list(lines), warehouse_id__in=[w.pk for w, _d in ranked])}
     for warehouse, distance in ranked:

@@ -1,6 +1,8 @@
 import re
 
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context, tenant_context
 
 from accounts.modules import Role
@@ -55,3 +57,20 @@ def test_suspended_seller_site_is_closed_until_reactivated(alpha):
     with schema_context("public"):
         Seller.objects.filter(pk=alpha.pk).update(is_active=True)
     assert client.get("/").status_code == 200
+
+
+def test_a_host_name_is_looked_up_once_within_the_tenant_cache_time(alpha, settings):
+    from erp.middleware import CachedTenantMiddleware
+
+    settings.FANOUT_TENANT_CACHE_S = 60
+    CachedTenantMiddleware._cache.clear()
+    client = client_for(alpha, make_user(alpha, role=Role.OWNER))
+    client.get("/")
+    with CaptureQueriesContext(connection) as cached:
+        assert client.get("/").status_code == 200
+    settings.FANOUT_TENANT_CACHE_S = 0
+    with CaptureQueriesContext(connection) as uncached:
+        assert client.get("/").status_code == 200
+    assert len(uncached.captured_queries) == len(cached.captured_queries) + 2  # SET search_path to public, and the domain
+    assert not any("tenants_domain" in q["sql"] or "sellers_domain" in q["sql"] for q in cached.captured_queries)
+    CachedTenantMiddleware._cache.clear()
