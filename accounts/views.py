@@ -41,7 +41,13 @@ def welcome(request, token: str):
 @require_GET
 def dashboard(request):
     cards = [item for item in NAVIGATION if request.user.can_use(item.module)]
-    return render(request, "accounts/dashboard.html", {"cards": cards, "role_description": ROLE_DESCRIPTIONS[request.user.role]})
+    orders = None
+    if request.user.can_use("orders"):
+        from orders.selectors import dashboard_counts
+
+        orders = dashboard_counts()  # the SLA clocks: overdue, at risk, exceptions
+    return render(request, "accounts/dashboard.html", {"cards": cards, "role_description": ROLE_DESCRIPTIONS[request.user.role],
+                                                       "orders": orders})
 
 
 @require_http_methods(["GET", "POST"])

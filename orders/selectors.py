@@ -56,7 +56,7 @@ def dashboard_counts() -> dict:
     sla = dict(open_orders.values_list("sla_state").annotate(n=Count("pk")).order_by())
     by_status = dict(open_orders.values_list("status").annotate(n=Count("pk")).order_by())
     return {
-        "at_risk": sla.get(SlaState.AT_RISK, 0), "overdue": sla.get(SlaState.OVERDUE, 0),
+        "at_risk": sla.get(SlaState.AT_RISK, 0), "overdue": sla.get(SlaState.OVERDUE, 0), "open": sum(by_status.values()),
         "exceptions": Order.objects.exclude(exception_reason="").count(),
         "by_status": [(s, OrderStatus(s).label, by_status.get(s, 0)) for s in OPEN_STATUSES if by_status.get(s)],
     }
@@ -86,6 +86,23 @@ def stage_times(*, days: int = 30) -> list[dict]:
         cursor.execute(" UNION ALL ".join(parts), [since] * len(STAGES))
         rows = {r[0]: {"n": r[1], "p50": r[2], "p95": r[3]} for r in cursor.fetchall()}
     return [{"stage": name, **rows.get(name, {"n": 0, "p50": None, "p95": None})} for name, _s, _e in STAGES]
+
+
+def touched_share(*, days: int = 30) -> dict:
+    """Of the orders received in the last `days` days, how many a person acted on."""
+    since = timezone.now() - timedelta(days=days)
+    row = Order.objects.filter(created_at__gte=since).aggregate(n=Count("pk"), touched=Count("pk", filter=Q(handled_by__isnull=False)))
+    return {"orders": row["n"], "touched": row["touched"], "percent": (100 * row["touched"] / row["n"]) if row["n"] else None}
+
+
+def orders_per_day(*, days: int = 30, tz=None) -> list[tuple]:
+    """(day in the business time zone, orders received) for the last `days` days, oldest first."""
+    from django.db.models.functions import TruncDate
+
+    since = timezone.now() - timedelta(days=days)
+    rows = (Order.objects.filter(created_at__gte=since).annotate(day=TruncDate("created_at", tzinfo=tz)).values_list("day")
+            .annotate(n=Count("pk")).order_by("day"))
+    return list(rows)
 
 
 def warehouse_queue(*, warehouse_id: int):

@@ -7,13 +7,14 @@ from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from creators.models import Creator
 from erp.csvimport import csv_import_view
 from inventory.exceptions import InventoryError
 from erp.csvutil import csv_response, wants_excel
+from erp.l10n import duration_text
 from orders import selectors
 from orders.exceptions import OrderError
 from orders.forms import BulkForm, LineFormSet, ManualOrderForm, OrderFilterForm
@@ -45,6 +46,44 @@ def order_list(request):
     return render(request, "orders/list.html", {
         "form": form, "orders": rows, "next_cursor": cursor, "query": query.urlencode(), "paged": bool(request.GET.get("after")),
         "counts": selectors.dashboard_counts(), "bulk_actions": BulkForm.base_fields["action"].choices,
+    })
+
+
+# The brief's table: minutes per order by hand, and with a typical ERP.
+BRIEF_STAGES = {
+    "receive": (gettext_lazy("Receive"), gettext_lazy("placed on the channel → in Fanout"), gettext_lazy("5 min"), gettext_lazy("real time")),
+    "stock_check": (gettext_lazy("Stock check"), gettext_lazy("in Fanout → stock reserved at a warehouse"), gettext_lazy("3 min"), gettext_lazy("1 s")),
+    "print_ship": (gettext_lazy("Print and ship"), gettext_lazy("reserved → handed to the carrier"), gettext_lazy("8 min"), gettext_lazy("2 min in batches")),
+    "tracking": (gettext_lazy("Tracking"), gettext_lazy("shipped → tracking number sent to the channel"), gettext_lazy("5 min"), gettext_lazy("automatic")),
+}
+PERIODS = (7, 30, 90)
+
+
+def _stage_duration(seconds) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return _("%(s)s s") % {"s": f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"}
+    return duration_text(int(seconds))
+
+
+@require_GET
+def processing_times(request):
+    """How long each stage takes per order, from the orders' own timestamps (median and 95th
+    percentile), next to the brief's manual and typical-ERP figures."""
+    from erp.l10n import seller_time_zone
+
+    days = int(request.GET.get("days", "30")) if request.GET.get("days", "30") in {str(p) for p in PERIODS} else 30
+    rows = []
+    for row in selectors.stage_times(days=days):
+        label, span, manual, erp = BRIEF_STAGES[row["stage"]]
+        rows.append({**row, "label": label, "span": span, "manual": manual, "erp": erp,
+                     "p50_text": _stage_duration(row["p50"]), "p95_text": _stage_duration(row["p95"])})
+    per_day = selectors.orders_per_day(days=days, tz=seller_time_zone())
+    chart = {"id": "chart-orders-per-day", "type": "bar", "label": _("Orders received per day"),
+             "labels": [d.isoformat() for d, _n in per_day], "values": [n for _d, n in per_day]}
+    return render(request, "orders/times.html", {
+        "rows": rows, "days": days, "periods": PERIODS, "touched": selectors.touched_share(days=days), "chart": chart, "per_day": per_day,
     })
 
 

@@ -136,3 +136,39 @@ def _upload(text: str):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("orders.csv", text.encode(), content_type="text/csv")
+
+
+def test_processing_times_come_from_the_orders_timestamps_and_the_dashboard_counts_sla(floor, alpha):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.services.pipeline import shipment_ship, tracking_push
+
+    ops = floor["ops"]
+    assert "No orders in this period yet." in ops.get("/orders/times/").content.decode()
+    now = timezone.now()
+    for i, (stock_check_s, ship_h) in enumerate([(1, 2), (3, 4), (5, 30)]):
+        order = place(f"T-{i}", [("FLOOR-1", 1)], to="CA")
+        order_pipeline(order_id=order.pk)
+        shipment_ship(shipment_id=order.shipments.get().pk, carrier="UPS", tracking_number=f"1Z{i}")
+        tracking_push(shipment_id=order.shipments.get().pk)  # a manual order: nothing to push, stamped at once
+        # Lay the stages out as if the order had taken this long in real life.
+        Order.objects.filter(pk=order.pk).update(placed_at=now - timedelta(hours=40, minutes=2), created_at=now - timedelta(hours=40),
+                                                 reserved_at=now - timedelta(hours=40) + timedelta(seconds=stock_check_s),
+                                                 shipped_at=now - timedelta(hours=40) + timedelta(hours=ship_h),
+                                                 tracking_pushed_at=now - timedelta(hours=40) + timedelta(hours=ship_h, seconds=2))
+    page = ops.get("/orders/times/").content.decode()
+    rows = {label: page.split(label)[1].split("</tr>")[0] for label in ("Receive", "Stock check", "Print and ship", "Tracking")}
+    assert "2 min" in rows["Receive"] and "3.0 s" in rows["Stock check"] and "3 h" in rows["Print and ship"] and "2.0 s" in rows["Tracking"]
+    assert "8 min" in rows["Print and ship"]  # the brief's manual figure next to ours
+    # One order overdue (ship-by passed), one in the exceptions queue: the home page says so.
+    late = place("T-LATE", [("FLOOR-1", 1)], to="CA")
+    Order.objects.filter(pk=late.pk).update(ship_by=now - timedelta(minutes=5), sla_state="overdue")
+    place("T-BAD", [("GHOST-1", 1)])
+    home = ops.get("/").content.decode()
+    overdue = home.split("Orders overdue")[1].split("</strong>")[0]
+    exceptions = home.split("Order exceptions")[1].split("</strong>")[0]
+    assert overdue.endswith(">1") and exceptions.endswith(">1")
+    creators_only = client_for(alpha, make_user(alpha, role=Role.CREATOR_MANAGER)).get("/").content.decode()
+    assert "Orders overdue" not in creators_only

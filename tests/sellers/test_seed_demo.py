@@ -8,7 +8,7 @@ from accounts.modules import Role
 from sellers.models import Domain, Seller
 
 
-def test_seed_demo_creates_one_login_per_role_and_is_idempotent(db):
+def test_seed_demo_creates_one_login_per_role_and_is_idempotent(db, sandbox):
     out = StringIO()
     call_command("seed_demo", stdout=out)
     printed = out.getvalue()
@@ -26,10 +26,32 @@ def test_seed_demo_creates_one_login_per_role_and_is_idempotent(db):
         assert TierReviewItem.objects.filter(kind="promotion").exists() and SupplyRequest.objects.filter(status="waiting").exists()
         assert "seeded demo creators" in printed
 
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.models import ExceptionReason, Order, Shipment
+    from orders.selectors import dashboard_counts, stage_times
+
+    with tenant_context(demo):
+        # 90 days of history with every stage timed, shipments with tracking, nothing left open or overdue from it.
+        recent = Order.objects.filter(placed_at__gte=timezone.now() - timedelta(days=85), account__isnull=True)
+        assert recent.count() > 5000 and not recent.exclude(status="cancelled").filter(shipped_at__isnull=True).exists()
+        assert Shipment.objects.filter(status="delivered").exclude(tracking_number="").count() > 3000
+        stages = {row["stage"]: row for row in stage_times(days=90)}
+        assert all(stages[name]["n"] > 3000 for name in ("receive", "stock_check", "print_ship", "tracking"))
+        assert stages["stock_check"]["p50"] < 5 and 3600 < stages["print_ship"]["p50"] < 48 * 3600
+        # Live orders from the sandbox TikTok shop, taken in through the client; two land in the exceptions queue.
+        live = Order.objects.filter(account__isnull=False)
+        assert live.count() == 24 and "took in 24 new orders" in printed
+        assert set(live.exclude(exception_reason="").values_list("exception_reason", flat=True)) == {ExceptionReason.UNKNOWN_SKU}
+        assert dashboard_counts()["exceptions"] >= 1
+
     counts = (Seller.objects.count(), Domain.objects.count())
     call_command("seed_demo", "--quiet-logins", stdout=StringIO())
     assert (Seller.objects.count(), Domain.objects.count()) == counts
     with tenant_context(demo):
         assert User.objects.count() == len(Role.values)
+        assert Order.objects.filter(account__isnull=False).count() == 24  # not placed again
     with schema_context("public"):
         assert User.objects.filter(email="admin@fanout.example", is_superuser=True).count() == 1

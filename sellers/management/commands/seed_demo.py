@@ -64,11 +64,21 @@ class Command(BaseCommand):
             if demo_creators_seed():
                 self.stdout.write("seeded demo creators with a year of orders, content stats, samples, contacts and a tier review")
 
+            from orders.demo import demo_orders_seed
+
+            if demo_orders_seed():
+                self.stdout.write("filled in 90 days of order history: addresses, shipments, tracking and timelines")
+
             from connectors.demo import demo_channels_seed
             from erp.tenancy import seller_site_url
 
             if demo_channels_seed(webhook_base_url=seller_site_url(schema_name=seller.schema_name)):
                 self.stdout.write("connected the demo TikTok Shop, Shopify store and Amazon account on the platform sandbox")
+                from orders.demo import demo_live_orders_seed
+
+                placed = demo_live_orders_seed()
+                if placed:
+                    self.stdout.write(f"took in {placed} new orders from the sandbox TikTok shop; the worker routes them")
 
         if not options["quiet_logins"]:
             site = settings.FANOUT_SITE_URL.replace("://", f"://{DEMO_SUBDOMAIN}.", 1)
