@@ -124,6 +124,10 @@ def demo_orders_seed(*, seed: int = 5) -> bool:
             sla_state = f.sla_state, created_at = f.created_at, status_changed_at = f.status_changed_at,
             external_data = jsonb_build_object('package_id', '11' || o.id)
             FROM demo_order_fill f WHERE o.id = f.id""")
+        # The demo's order rows were written without totals: sum their lines.
+        cursor.execute("""UPDATE orders_order o SET total = s.total FROM (
+            SELECT order_id, sum(unit_price * quantity - discount) AS total FROM orders_orderline GROUP BY order_id) s
+            WHERE s.order_id = o.id AND o.total = 0 AND s.total > 0""")
         with cursor.copy("COPY orders_shipment (id, order_id, warehouse_id, reservation_reference, status, distance_km, carrier, tracking_number, "
                          "created_at, picked_at, packed_at, shipped_at, delivered_at, tracking_pushed_at, push_error) FROM STDIN") as copy:
             for row in shipment_rows:

@@ -5,6 +5,7 @@ the deadline has passed. An order's `sla_state` is the worse of its running cloc
 it every minute and every status change sets it at once."""
 from datetime import timedelta
 
+from django.db import connection, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
@@ -71,7 +72,15 @@ def sla_refresh(*, now=None) -> int:
         When(Q(ship_by__lt=now + SHIP_AT_RISK) | (pack_running & Q(pack_by__lt=now + PACK_AT_RISK)), then=Value(SlaState.AT_RISK)),
         default=Value(SlaState.OK),
     )
-    open_orders = Order.objects.filter(status__in=OPEN_STATUSES)
-    changed = open_orders.exclude(sla_state=state).update(sla_state=state)
-    changed += Order.objects.exclude(status__in=OPEN_STATUSES).exclude(sla_state=SlaState.DONE).update(sla_state=SlaState.DONE)
+    with transaction.atomic():
+        # One refresh per seller at a time: two overlapping bulk UPDATEs could deadlock on each other's rows.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:orders.sla_refresh"])
+            if not cursor.fetchone()[0]:
+                return 0
+        open_orders = Order.objects.filter(status__in=OPEN_STATUSES)
+        changed = open_orders.exclude(sla_state=state).update(sla_state=state)
+        # Orders that closed since: the filter matches the partial index of running clocks, not every closed order.
+        changed += (Order.objects.filter(sla_state__in=[SlaState.OK, SlaState.AT_RISK, SlaState.OVERDUE]).exclude(status__in=OPEN_STATUSES)
+                    .update(sla_state=SlaState.DONE))
     return changed

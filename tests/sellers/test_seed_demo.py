@@ -37,6 +37,7 @@ def test_seed_demo_creates_one_login_per_role_and_is_idempotent(db, sandbox):
         # 90 days of history with every stage timed, shipments with tracking, nothing left open or overdue from it.
         recent = Order.objects.filter(placed_at__gte=timezone.now() - timedelta(days=85), account__isnull=True)
         assert recent.count() > 5000 and not recent.exclude(status="cancelled").filter(shipped_at__isnull=True).exists()
+        assert not Order.objects.filter(total=0, lines__unit_price__gt=0).exists()  # totals add up from the lines
         assert Shipment.objects.filter(status="delivered").exclude(tracking_number="").count() > 3000
         stages = {row["stage"]: row for row in stage_times(days=90)}
         assert all(stages[name]["n"] > 3000 for name in ("receive", "stock_check", "print_ship", "tracking"))
