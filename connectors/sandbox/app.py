@@ -233,6 +233,8 @@ def create_app(store: Store | None = None) -> Flask:
             if fail:
                 return fail
             ids = [i for i in request.args.get("ids", "").split(",") if i]
+            if not ids or len(ids) > 50:
+                return err(400, {"code": 36009003, "message": "ids must list 1 to 50 order ids"})
             return tiktok_ok({"orders": [shop["orders"][i] for i in ids if i in shop["orders"]]})
 
     @app.post("/tiktok/fulfillment/202309/packages/<package_id>/ship")

@@ -126,6 +126,8 @@ def webhook_receive_shopify(*, raw_body: bytes, headers) -> tuple[WebhookEvent, 
 
 # ---------------------------------------------------------------------------- processing
 HANDLERS: dict[tuple[str, str], object] = {}
+# Handlers that take a list of events at once: (platform, topic) -> (function, the topics it batches with, batch size).
+BATCH_HANDLERS: dict[tuple[str, str], tuple[object, tuple[str, ...], int]] = {}
 
 
 def webhook_handler(platform: str, *topics: str):
@@ -133,6 +135,18 @@ def webhook_handler(platform: str, *topics: str):
     def register(func):
         for topic in topics:
             HANDLERS[(platform, topic)] = func
+        return func
+    return register
+
+
+def webhook_batch_handler(platform: str, *topics: str, size: int = 50):
+    """Register a function taking a list of events (of any of these topics, one account) and
+    returning {event pk: the exception it met} for those that failed. During a burst, the task of
+    one event takes up to `size` pending events of the same shop with it: one platform call for
+    all of them instead of one each."""
+    def register(func):
+        for topic in topics:
+            BATCH_HANDLERS[(platform, topic)] = (func, tuple(topics), size)
         return func
     return register
 
@@ -147,6 +161,9 @@ def webhook_process(*, event_id: int) -> str:
     if not claimed:
         return "skipped"
     event = WebhookEvent.objects.select_related("account").get(pk=event_id)
+    batch = BATCH_HANDLERS.get((event.platform, event.topic))
+    if batch is not None:
+        return _process_batch(event, *batch)
     handler = HANDLERS.get((event.platform, event.topic))
     if handler is None:
         WebhookEvent.objects.filter(pk=event_id).update(status=InboxStatus.IGNORED, processed_at=timezone.now(), error="")
@@ -158,6 +175,41 @@ def webhook_process(*, event_id: int) -> str:
     except Exception as exc:
         WebhookEvent.objects.filter(pk=event_id).update(status=InboxStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
         raise
+    return InboxStatus.PROCESSED
+
+
+def _process_batch(event: WebhookEvent, handler, topics: tuple[str, ...], size: int) -> str:
+    """This event and up to size-1 other pending ones of its shop, in one transaction. Rows
+    another worker is processing are skipped (SKIP LOCKED), so two workers never wait on each
+    other; an event whose row is held by another worker's batch is that worker's to finish."""
+    from connectors import tasks
+
+    siblings: list[int] = []
+    try:
+        with transaction.atomic():
+            own = WebhookEvent.objects.select_for_update(skip_locked=True).filter(pk=event.pk, status__in=[InboxStatus.PENDING, InboxStatus.FAILED])
+            if not own.exists():
+                return "skipped"
+            siblings = list(WebhookEvent.objects.select_for_update(skip_locked=True)
+                            .filter(account_id=event.account_id, platform=event.platform, topic__in=topics, status=InboxStatus.PENDING)
+                            .exclude(pk=event.pk).order_by("pk").values_list("pk", flat=True)[: size - 1])
+            events = [event] + list(WebhookEvent.objects.filter(pk__in=siblings).select_related("account").order_by("pk"))
+            failed = handler(events)
+            now = timezone.now()
+            done = [e.pk for e in events if e.pk not in failed]
+            WebhookEvent.objects.filter(pk__in=done).update(status=InboxStatus.PROCESSED, processed_at=now, error="")
+            if siblings:
+                WebhookEvent.objects.filter(pk__in=siblings).update(attempts=F("attempts") + 1)
+            for pk, exc in failed.items():
+                WebhookEvent.objects.filter(pk=pk).update(status=InboxStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
+    except Exception as exc:
+        # Nothing of the batch stayed: this event is retried by Celery; the others get their own turn again.
+        WebhookEvent.objects.filter(pk=event.pk).update(status=InboxStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
+        for pk in siblings:
+            transaction.on_commit(partial(tasks.webhook_process.apply_async, (pk,), countdown=2))
+        raise
+    if event.pk in failed:
+        raise failed[event.pk]
     return InboxStatus.PROCESSED
 
 

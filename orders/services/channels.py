@@ -13,13 +13,42 @@ from orders.services.intake import Intake, IntakeLine, _iso, intake_from_amazon,
 log = logging.getLogger("fanout.orders")
 
 
+TIKTOK_DETAIL_MAX_IDS = 50  # Get Order Detail takes at most 50 order ids per call
+
+
 def tiktok_order_sync(*, account: ChannelAccount, external_ids: list[str]) -> list[Order]:
+    """Fetch and upsert these orders; any problem raises (nothing of it is kept by the caller's transaction)."""
     with client_class(account.platform)(account) as client:
-        found = client.orders_detail(external_ids)
+        found = [o for start in range(0, len(external_ids), TIKTOK_DETAIL_MAX_IDS)
+                 for o in client.orders_detail(external_ids[start:start + TIKTOK_DETAIL_MAX_IDS])]
     missing = set(external_ids) - {str(o.get("id")) for o in found}
     if missing:
         raise ValueError(f"TikTok Shop does not know order(s) {', '.join(sorted(missing))}")
     return [order_upsert(intake_from_tiktok(data, account=account))[0] for data in found]
+
+
+def tiktok_orders_sync(*, account: ChannelAccount, external_ids: list[str]) -> dict[str, Exception]:
+    """Fetch these orders in as few calls as the API allows and upsert each in its own savepoint.
+    A failing call raises (the caller retries it all); a missing or failing order is returned
+    with its error ({order id: exception}) while the others are kept."""
+    from django.db import transaction
+
+    with client_class(account.platform)(account) as client:
+        found = {str(o.get("id")): o for start in range(0, len(external_ids), TIKTOK_DETAIL_MAX_IDS)
+                 for o in client.orders_detail(external_ids[start:start + TIKTOK_DETAIL_MAX_IDS])}
+    failed: dict[str, Exception] = {}
+    for order_id in external_ids:
+        data = found.get(order_id)
+        if data is None:
+            failed[order_id] = ValueError(f"TikTok Shop does not know order {order_id}")
+            continue
+        try:
+            with transaction.atomic():
+                order_upsert(intake_from_tiktok(data, account=account))
+        except Exception as exc:  # noqa: BLE001 — recorded on its events; the rest of the batch goes on
+            log.exception("TikTok order %s could not be taken in", order_id)
+            failed[order_id] = exc
+    return failed
 
 
 def tiktok_return(*, account: ChannelAccount, data: dict) -> None:

@@ -46,6 +46,16 @@ def _deliver(shop, event_id: str, type_: int, data: dict):
     return event
 
 
+def _receive(shop, event_id: str, type_: int, data: dict) -> WebhookEvent:
+    """A signed TikTok webhook to our real endpoint, stored in the inbox and not processed yet."""
+    remote = shop["remote"]
+    body = json.dumps({"type": type_, "tts_notification_id": event_id, "shop_id": remote["shop_id"], "timestamp": 1795500000, "data": data}).encode()
+    signature = hmac.new(remote["app_secret"].encode(), remote["app_key"].encode() + body, hashlib.sha256).hexdigest()
+    answer = client_for(shop["seller"]).post("/hooks/tiktok-shop/", data=body, content_type="application/json", HTTP_AUTHORIZATION=signature)
+    assert answer.status_code == 200
+    return WebhookEvent.objects.get(event_id=event_id)
+
+
 def _buy(shop, quantity=1, **extra) -> str:
     body = {"lines": [{"sku_id": f"T{shop['sku'].pk}", "quantity": quantity, "price": "29.99"}], "silent": True, **extra}
     return httpx.post(f"{shop['url']}/_sandbox/tiktok/{shop['remote']['shop_id']}/orders", json=body).json()["order_id"]
@@ -69,6 +79,22 @@ def test_duplicate_and_replayed_deliveries_make_one_order(shop):
     order_pipeline(order_id=order.pk)  # a retried task does nothing twice
     order.refresh_from_db()
     assert order.status == OrderStatus.ROUTED and SKU.objects.get(pk=shop["sku"].pk).reserved == 2
+
+
+def test_a_burst_is_fetched_in_one_call_and_one_unknown_order_fails_only_its_event(shop, sandbox):
+    _url, store = sandbox
+    ids = [_buy(shop) for _ in range(5)]
+    events = [_receive(shop, f"B-{i}", 1, {"order_id": order_id}) for i, order_id in enumerate(ids)]
+    events.append(_receive(shop, "B-dup", 4, {"order_id": ids[0]}))  # another event for an order of the burst
+    events.append(_receive(shop, "B-ghost", 1, {"order_id": "404404"}))  # TikTok does not know this one
+    calls = store.requests.get("tiktok", 0)
+    assert webhook_process(event_id=events[0].pk) == InboxStatus.PROCESSED
+    assert store.requests["tiktok"] == calls + 1  # one Get Order Detail call for the whole burst
+    assert Order.objects.filter(external_id__in=ids).count() == 5
+    statuses = dict(WebhookEvent.objects.values_list("event_id", "status"))
+    assert statuses.pop("B-ghost") == InboxStatus.FAILED and set(statuses.values()) == {InboxStatus.PROCESSED}
+    assert "does not know order 404404" in WebhookEvent.objects.get(event_id="B-ghost").error
+    assert [webhook_process(event_id=e.pk) for e in events[1:-1]] == ["skipped"] * 5  # their own tasks find nothing to do
 
 
 def test_out_of_order_cancellation_releases_and_is_never_undone(shop):
