@@ -61,6 +61,7 @@ class ExceptionReason(models.TextChoices):
     NO_WAREHOUSE = "no_warehouse", _("No active warehouse")
     CHANNEL_FETCH = "channel_fetch", _("Could not fetch the order from the channel")
     TRACKING_PUSH = "tracking_push", _("Could not push tracking to the channel")
+    THREEPL_PUSH = "threepl_push", _("Could not hand the shipment to the 3PL")
     CANCELLED_AFTER_SHIPPING = "cancel_after_ship", _("Cancelled by the channel after shipping")
     PIPELINE_ERROR = "pipeline_error", _("Unexpected error")
 
@@ -203,6 +204,9 @@ class Shipment(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     tracking_pushed_at = models.DateTimeField(null=True, blank=True)
     push_error = models.CharField(max_length=500, blank=True)
+    # For a 3PL warehouse: when it accepted the shipment, and its own id for it.
+    handed_over_at = models.DateTimeField(null=True, blank=True)
+    external_ref = models.CharField(_("3PL reference"), max_length=80, blank=True, db_default="")
 
     class Meta:
         verbose_name = _("shipment")

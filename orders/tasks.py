@@ -1,5 +1,6 @@
 from connectors.clients import ChannelTransientError
 from erp.celery import fanout_task
+from warehouses.threepl import ThreePLTransientError
 
 
 @fanout_task(name="orders.pipeline")
@@ -14,6 +15,13 @@ def tracking_push(self, shipment_id: int) -> str:
     from orders.services.pipeline import tracking_push as push
 
     return push(shipment_id=shipment_id)
+
+
+@fanout_task(name="orders.threepl_send", max_retries=8, retry_also_for=(ThreePLTransientError,))
+def threepl_send(self, shipment_id: int) -> str:
+    from orders.services.pipeline import threepl_send as send
+
+    return send(shipment_id=shipment_id, last_try=self.request.retries >= self.max_retries)
 
 
 @fanout_task(name="orders.sla_refresh")

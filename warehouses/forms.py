@@ -20,3 +20,17 @@ class WarehouseForm(forms.Form):
         except ValidationError as exc:
             raise forms.ValidationError(exc.message_dict["zip_code"]) from None
         return value
+
+
+class FulfilmentForm(forms.Form):
+    fulfilment = forms.ChoiceField(label=_("Who works this warehouse's shipments"), widget=forms.RadioSelect)
+    threepl_url = forms.URLField(label=_("3PL API address"), required=False, assume_scheme="https",
+                                 help_text=_("Its order API, e.g. https://api.example-3pl.com/v1; shipments are sent to /orders."))
+    threepl_api_key = forms.CharField(label=_("3PL API key"), required=False, widget=forms.PasswordInput(render_value=False),
+                                      help_text=_("Stored encrypted. Leave empty to keep the current key."))
+
+    def __init__(self, *args, **kwargs):
+        from warehouses.models import Fulfilment
+
+        super().__init__(*args, **kwargs)
+        self.fields["fulfilment"].choices = Fulfilment.choices

@@ -3,6 +3,13 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
 
+from connectors.fields import EncryptedTextField
+
+
+class Fulfilment(models.TextChoices):
+    IN_HOUSE = "in_house", _("Our team (Fanout's queue)")
+    THREEPL = "3pl", _("A 3PL through its API")
+
 
 class Warehouse(models.Model):
     code = models.CharField(_("code"), max_length=16, unique=True)
@@ -18,6 +25,11 @@ class Warehouse(models.Model):
         _("storage cost per unit per month"), max_digits=10, decimal_places=4, default_currency="USD", default=0
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Who works the shipments: our own staff in Fanout's queue, or a 3PL through its API (warehouses/threepl.py).
+    fulfilment = models.CharField(_("fulfilment"), max_length=10, choices=Fulfilment.choices, default=Fulfilment.IN_HOUSE,
+                                  db_default=Fulfilment.IN_HOUSE)
+    threepl_url = models.URLField(_("3PL API address"), blank=True, db_default="")
+    threepl_api_key = EncryptedTextField(_("3PL API key"), blank=True, db_default="")
 
     class Meta:
         verbose_name = _("warehouse")

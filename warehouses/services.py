@@ -53,3 +53,27 @@ def warehouse_delete(*, warehouse_id: int) -> None:
         return
     Stock.objects.filter(warehouse=warehouse).delete()
     warehouse.delete()
+
+
+@transaction.atomic
+def warehouse_fulfilment_set(*, warehouse_id: int, fulfilment: str, threepl_url: str = "", threepl_api_key: str = "") -> Warehouse:
+    """Who works this warehouse's shipments: our team in Fanout's queue, or a 3PL through its API
+    (address and key required; an empty key keeps the stored one). Shipments already created
+    stay where they are; new ones follow the new setting."""
+    from warehouses.models import Fulfilment
+
+    warehouse = Warehouse.objects.select_for_update().get(pk=warehouse_id)
+    warehouse.fulfilment = fulfilment
+    if fulfilment == Fulfilment.THREEPL:
+        warehouse.threepl_url = (threepl_url or warehouse.threepl_url).strip()
+        warehouse.threepl_api_key = (threepl_api_key or warehouse.threepl_api_key).strip()
+        errors = {}
+        if not warehouse.threepl_url:
+            errors["threepl_url"] = _("enter the 3PL's API address")
+        if not warehouse.threepl_api_key:
+            errors["threepl_api_key"] = _("enter the 3PL's API key")
+        if errors:
+            raise ValidationError(errors)
+    warehouse.full_clean()
+    warehouse.save(update_fields=["fulfilment", "threepl_url", "threepl_api_key"])
+    return warehouse

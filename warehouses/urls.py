@@ -6,6 +6,7 @@ app_name = "warehouses"
 urlpatterns = [
     path("", views.warehouse_list, name="index"),
     path("<int:warehouse_id>/remove/", views.warehouse_remove, name="remove"),
+    path("<int:warehouse_id>/fulfilment/", views.warehouse_fulfilment, name="fulfilment"),
     path("<int:warehouse_id>/queue/", views_queue.queue, name="queue"),
     path("<int:warehouse_id>/queue/pick-list/", views_queue.pick_list, name="pick_list"),
     path("<int:warehouse_id>/queue/packing-slips/", views_queue.packing_slips, name="packing_slips"),

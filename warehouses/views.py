@@ -44,3 +44,23 @@ def warehouse_remove(request, warehouse_id: int):
     else:
         messages.success(request, _("Warehouse %(code)s removed (closed if it has history).") % {"code": warehouse.code})
     return redirect("warehouses:index")
+
+
+@require_http_methods(["GET", "POST"])
+def warehouse_fulfilment(request, warehouse_id: int):
+    from warehouses.forms import FulfilmentForm
+    from warehouses.services import warehouse_fulfilment_set
+
+    warehouse = get_object_or_404(Warehouse, pk=warehouse_id, is_active=True)
+    form = FulfilmentForm(request.POST or None, initial={"fulfilment": warehouse.fulfilment, "threepl_url": warehouse.threepl_url})
+    if request.method == "POST" and form.is_valid():
+        try:
+            warehouse_fulfilment_set(warehouse_id=warehouse.pk, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("%(code)s: shipments now go to %(who)s.") % {
+                "code": warehouse.code, "who": Warehouse.objects.get(pk=warehouse.pk).get_fulfilment_display()})
+            return redirect("warehouses:index")
+    return render(request, "warehouses/fulfilment.html", {"warehouse": warehouse, "form": form})

@@ -35,6 +35,7 @@ class Store:
             self.tiktok: dict[str, dict] = {}
             self.shopify: dict[str, dict] = {}
             self.amazon: dict[str, dict] = {}
+            self.threepl: dict[str, dict] = {}
             self.failures: dict[tuple[str, str], list[dict]] = {}
             self.history: list[dict] = []
             self.requests: dict[str, int] = {}
@@ -505,8 +506,54 @@ def create_app(store: Store | None = None) -> Flask:
             return jsonify({k: seller[k] for k in ("seller_id", "name", "client_id", "client_secret", "marketplace_id",
                                                    "access_token", "refresh_token")} | {"token_expires_at": int(seller["token_expires_at"])})
 
+    # ================================================================ A 3PL (third-party warehouse)
+    # POST /3pl/<account>/orders with "Authorization: Bearer <api key>" and "Idempotency-Key";
+    # a replayed key returns the order made the first time. 422 when a line has no SKU or quantity.
+    @app.post("/_sandbox/3pl/accounts")
+    def control_threepl_account():
+        data = control_json()
+        with store.lock:
+            account = data.get("account") or f"3pl-{secrets.token_hex(3)}"
+            store.threepl[account] = {"account": account, "name": data.get("name", account), "api_key": data.get("api_key") or _token(),
+                                      "orders": {}, "keys": {}}
+            return jsonify({k: store.threepl[account][k] for k in ("account", "name", "api_key")})
+
+    @app.get("/_sandbox/3pl/<account>/orders")
+    def control_threepl_orders(account):
+        with store.lock:
+            return jsonify({"orders": list(shop_of("3pl", account)["orders"].values())})
+
+    @app.post("/3pl/<account>/orders")
+    def threepl_order_create(account):
+        with store.lock:
+            count("3pl")
+            shop = store.threepl.get(account)
+            if shop is None:
+                return err(404, {"error": f"no 3PL account {account}"})
+            if request.headers.get("Authorization", "") != f"Bearer {shop['api_key']}":
+                return err(401, {"error": "invalid API key"})
+            failure = injected("3pl", account)
+            if failure is not None:
+                return failure
+            key = request.headers.get("Idempotency-Key", "")
+            if not key:
+                return err(400, {"error": "Idempotency-Key header is required"})
+            if key in shop["keys"]:
+                return jsonify(shop["orders"][shop["keys"][key]])
+            body = request.get_json(silent=True) or {}
+            lines = body.get("lines") or []
+            if not lines or any(not line.get("sku") or int(line.get("quantity") or 0) <= 0 for line in lines):
+                return err(422, {"error": "every line needs a sku and a quantity above zero"})
+            if not (body.get("ship_to") or {}).get("postal_code"):
+                return err(422, {"error": "ship_to.postal_code is required"})
+            order_id = f"WH-{len(shop['orders']) + 1:06d}"
+            shop["orders"][order_id] = {"id": order_id, "status": "received", "reference": body.get("reference", ""),
+                                        "order_number": body.get("order_number", ""), "ship_to": body["ship_to"], "lines": lines}
+            shop["keys"][key] = order_id
+            return jsonify(shop["orders"][order_id]), 201
+
     def shop_of(platform: str, key: str) -> dict:
-        shop = {"tiktok": store.tiktok, "shopify": store.shopify, "amazon": store.amazon}.get(platform, {}).get(key)
+        shop = {"tiktok": store.tiktok, "shopify": store.shopify, "amazon": store.amazon, "3pl": store.threepl}.get(platform, {}).get(key)
         if shop is None:
             abort(err(404, {"error": f"no {platform} shop {key}"}))
         return shop

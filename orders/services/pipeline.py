@@ -219,8 +219,12 @@ def _step_received(order: Order) -> bool:
 def _reserved_and_queued(order: Order, plan, order_lines, message: str, *, also=()) -> None:
     """Stock is reserved: create the shipments and hand them to their warehouses' queues (the
     warehouse works them in Fanout), in one step: reserved → routed."""
-    _shipments_create(order, plan, order_lines)
-    codes = ", ".join(part.warehouse.code for part in plan)
+    from warehouses.models import Fulfilment
+
+    for shipment in _shipments_create(order, plan, order_lines):
+        if shipment.warehouse.fulfilment == Fulfilment.THREEPL:
+            threepl_send_later(shipment.pk)
+    codes = ", ".join(f"{part.warehouse.code} (3PL)" if part.warehouse.fulfilment == Fulfilment.THREEPL else part.warehouse.code for part in plan)
     transitions(order, [(OrderStatus.RESERVED, message), (OrderStatus.ROUTED, _("In the queue of %(where)s") % {"where": codes})], also=also)
 
 
@@ -283,9 +287,10 @@ def _step_awaiting_supply(order: Order) -> bool:
     return False
 
 
-def _shipments_create(order: Order, plan, order_lines) -> None:
+def _shipments_create(order: Order, plan, order_lines) -> list[Shipment]:
     if order.shipments.exclude(status=ShipmentStatus.CANCELLED).exists():
-        return
+        return []
+    created = []
     for part in plan:
         shipment = Shipment.objects.create(order=order, warehouse=part.warehouse, reservation_reference=_reference(order, part.warehouse.pk),
                                            distance_km=round(part.distance_km, 1))
@@ -302,6 +307,8 @@ def _shipments_create(order: Order, plan, order_lines) -> None:
                     line._assigned = already + take
                     left -= take
         ShipmentLine.objects.bulk_create(rows)
+        created.append(shipment)
+    return created
 
 
 def _step_reserved(order: Order) -> bool:
@@ -331,6 +338,12 @@ def order_retry(*, order_id: int, actor=None) -> Order:
         note(order, _("Retrying the tracking push"), actor=actor)
         for shipment in order.shipments.filter(status__in=[ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED], tracking_pushed_at__isnull=True):
             tracking_push_later(shipment.pk)
+        return order
+    if reason == ExceptionReason.THREEPL_PUSH:
+        _clear_exception(order)
+        note(order, _("Retrying the hand-over to the 3PL"), actor=actor)
+        for shipment in order.shipments.filter(status=ShipmentStatus.OPEN, handed_over_at__isnull=True):
+            threepl_send_later(shipment.pk)
         return order
     if reason == ExceptionReason.CANCELLED_AFTER_SHIPPING:
         _clear_exception(order)
@@ -397,6 +410,9 @@ def order_cancel(*, order_id: int, actor=None, reason: str = "") -> Order:
             reservation_release(reference=shipment.reservation_reference, actor=actor)
         shipment.status = ShipmentStatus.CANCELLED
         shipment.save(update_fields=["status"])
+        if shipment.handed_over_at:
+            note(order, _("%(number)s was already with the 3PL as %(ref)s: cancel it there too.") % {
+                "number": shipment.number, "ref": shipment.external_ref}, actor=actor)
     for request in SupplyRequest.objects.filter(reference__startswith=f"order:{order.pk}:w", status=SupplyStatus.WAITING):
         supply_request_cancel(request_id=request.pk)
     message = reason or _("Cancelled")
@@ -610,17 +626,9 @@ def tracking_push(*, shipment_id: int) -> str:
         except ChannelError as exc:
             if exc.retryable:
                 raise
-            with transaction.atomic():
-                locked = _locked(order.pk)
-                Shipment.objects.filter(pk=shipment.pk).update(push_error=str(exc)[:500])
-                park(locked, ExceptionReason.TRACKING_PUSH, str(exc))
-            return "failed"
+            return _shipment_failed(shipment, ExceptionReason.TRACKING_PUSH, exc)
         except OrderError as exc:
-            with transaction.atomic():
-                locked = _locked(order.pk)
-                Shipment.objects.filter(pk=shipment.pk).update(push_error=str(exc)[:500])
-                park(locked, ExceptionReason.TRACKING_PUSH, str(exc))
-            return "failed"
+            return _shipment_failed(shipment, ExceptionReason.TRACKING_PUSH, exc)
     now = timezone.now()
     with transaction.atomic():
         locked = _locked(order.pk)
@@ -631,6 +639,45 @@ def tracking_push(*, shipment_id: int) -> str:
         if account is not None:
             note(locked, _("Tracking %(tracking)s sent to %(channel)s") % {"tracking": shipment.tracking_number, "channel": locked.get_channel_display()})
     return "pushed"
+
+
+def _shipment_failed(shipment: Shipment, reason: str, exc: Exception) -> str:
+    """Keep the error on the shipment and park its order in the exceptions queue."""
+    with transaction.atomic():
+        locked = _locked(shipment.order_id)
+        Shipment.objects.filter(pk=shipment.pk).update(push_error=str(exc)[:500])
+        park(locked, reason, str(exc))
+    return "failed"
+
+
+# ---------------------------------------------------------------------------- 3PL warehouses
+def threepl_send_later(shipment_id: int) -> None:
+    from orders import tasks
+
+    transaction.on_commit(partial(tasks.threepl_send.delay, shipment_id))
+
+
+def threepl_send(*, shipment_id: int, last_try: bool = True) -> str:
+    """Hand one shipment to its warehouse's 3PL (warehouses/threepl.py). A refusal, or a
+    transient failure on the last try, parks the order with the 3PL's message; retry resends
+    (the 3PL's idempotency key makes a resend harmless)."""
+    from warehouses.threepl import ThreePLError, shipment_send
+
+    shipment = Shipment.objects.select_related("order", "warehouse").prefetch_related("lines__sku").get(pk=shipment_id)
+    if shipment.handed_over_at or shipment.status != ShipmentStatus.OPEN:
+        return "done"
+    try:
+        reference = shipment_send(shipment)
+    except ThreePLError as exc:
+        if exc.retryable and not last_try:
+            raise
+        return _shipment_failed(shipment, ExceptionReason.THREEPL_PUSH, exc)
+    with transaction.atomic():
+        locked = _locked(shipment.order_id)
+        Shipment.objects.filter(pk=shipment.pk).update(handed_over_at=timezone.now(), external_ref=reference[:80], push_error="")
+        note(locked, _("%(number)s handed to the 3PL of %(wh)s as %(ref)s") % {"number": shipment.number, "wh": shipment.warehouse.code,
+                                                                              "ref": reference})
+    return "sent"
 
 
 def backorders_retry(*, sku_ids) -> int:

@@ -1,0 +1,62 @@
+"""Hand shipments to a third-party logistics provider (3PL) through its API.
+
+A warehouse with fulfilment "3PL" is not worked in Fanout's queue: once stock is reserved there,
+the shipment is sent to the 3PL's order API. The contract (the one the platform sandbox
+implements, in the shape most 3PL order APIs take):
+
+    POST {threepl_url}/orders
+    Authorization: Bearer <API key>
+    Idempotency-Key: <our reservation reference>   (a replay returns the order made the first time)
+    {"reference": "S0000123", "order_number": "<channel order id>",
+     "ship_to": {"name", "line1", "line2", "city", "state", "postal_code", "country", "phone"},
+     "lines": [{"sku": "LIP-001", "quantity": 2}]}
+    → 201/200 {"id": "<their id>", "status": "received"}
+
+4xx: the 3PL refuses this shipment as sent (the order goes to the exceptions queue with their
+message; fix and retry). 429, 5xx and network errors: tried again later. Tracking comes back as
+the 3PL's CSV export (the warehouse's page → Tracking from CSV) or is typed in by hand."""
+import httpx
+from django.conf import settings
+
+
+class ThreePLError(Exception):
+    def __init__(self, message: str, *, retryable: bool):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class ThreePLTransientError(ThreePLError):
+    def __init__(self, message: str):
+        super().__init__(message, retryable=True)
+
+
+def shipment_send(shipment) -> str:
+    """Send one shipment (with its order, lines and warehouse loaded) to its warehouse's 3PL;
+    returns the 3PL's id for it."""
+    warehouse, order = shipment.warehouse, shipment.order
+    if not warehouse.threepl_url or not warehouse.threepl_api_key:
+        raise ThreePLError(f"warehouse {warehouse.code} has no 3PL API address or key", retryable=False)
+    body = {
+        "reference": shipment.number, "order_number": order.external_id,
+        "ship_to": {"name": order.ship_name, "line1": order.ship_line1, "line2": order.ship_line2, "city": order.ship_city,
+                    "state": order.ship_state, "postal_code": order.ship_zip, "country": order.ship_country, "phone": order.ship_phone},
+        "lines": [{"sku": line.sku.code, "quantity": line.quantity} for line in shipment.lines.all()],
+    }
+    headers = {"Authorization": f"Bearer {warehouse.threepl_api_key}", "Idempotency-Key": shipment.reservation_reference}
+    try:
+        response = httpx.post(f"{warehouse.threepl_url.rstrip('/')}/orders", json=body, headers=headers,
+                              timeout=settings.FANOUT_CHANNEL_TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        raise ThreePLTransientError(f"{warehouse.code}: the 3PL did not answer ({type(exc).__name__})") from exc
+    if response.status_code == 429 or response.status_code >= 500:
+        raise ThreePLTransientError(f"{warehouse.code}: the 3PL answered HTTP {response.status_code}")
+    try:
+        data = response.json()
+    except ValueError:
+        raise ThreePLTransientError(f"{warehouse.code}: the 3PL's answer is not JSON (HTTP {response.status_code})") from None
+    if response.status_code >= 400:
+        raise ThreePLError(f"{warehouse.code}: the 3PL refused the shipment (HTTP {response.status_code}): {data.get('error') or data}",
+                           retryable=False)
+    if not data.get("id"):
+        raise ThreePLTransientError(f"{warehouse.code}: the 3PL's answer has no order id")
+    return str(data["id"])
