@@ -29,7 +29,7 @@ class AmazonClient(ApiClient):
         def once():
             response = self.send(method, self.account.api_base_url.rstrip("/") + path, params=params, json=body,
                                  headers={"x-amz-access-token": self.account.access_token})
-            data = self.json_of(response)
+            data = self.json_of(response) if response.status_code != 204 else {}
             if response.status_code in (401, 403):
                 raise ChannelTokenError(f"Amazon: {self._errors(data)} (HTTP {response.status_code})",
                                        platform=self.platform, status=response.status_code)
@@ -73,6 +73,15 @@ class AmazonClient(ApiClient):
         if next_token:
             params["NextToken"] = next_token
         return self.call("GET", "/orders/v0/orders", params=params).get("payload", {})
+
+    def shipment_confirm(self, *, order_id: str, package_reference: str, carrier: str, tracking_number: str, ship_date: str,
+                         items: list[tuple[str, int]]) -> None:
+        """confirmShipment (Orders API v0) for a merchant-fulfilled order: one package with its
+        carrier, tracking number and (orderItemId, quantity) items. Amazon answers 204."""
+        body = {"marketplaceId": self.account.stock_location, "packageDetail": {
+            "packageReferenceId": package_reference, "carrierCode": carrier, "trackingNumber": tracking_number, "shipDate": ship_date,
+            "orderItems": [{"orderItemId": item_id, "quantity": quantity} for item_id, quantity in items]}}
+        self.call("POST", f"/orders/v0/orders/{quote(order_id, safe='')}/shipmentConfirmation", body=body)
 
     # ---------------------------------------------------------------- stock sync
     def stock_push(self, items: list[StockItem]) -> dict[str, str]:

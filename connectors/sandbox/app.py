@@ -447,6 +447,48 @@ def create_app(store: Store | None = None) -> Flask:
             orders = [o for o in seller["orders"].values() if o["LastUpdateDate"] >= after]
             return jsonify({"payload": {"Orders": orders, "LastUpdatedBefore": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
 
+    @app.post("/amazon/orders/v0/orders/<order_id>/shipmentConfirmation")
+    def amazon_shipment_confirmation(order_id):
+        """confirmShipment: {"marketplaceId", "packageDetail": {"packageReferenceId", "carrierCode", "trackingNumber",
+        "shipDate", "orderItems": [{"orderItemId", "quantity"}]}} → 204; items and quantities must belong to the order."""
+        with store.lock:
+            seller, fail = amazon_auth()
+            if fail:
+                return fail
+            order = seller["orders"].get(order_id)
+            if order is None:
+                return err(404, {"errors": [{"code": "NotFound", "message": f"order {order_id} not found"}]})
+            body = request.get_json(silent=True) or {}
+            package = body.get("packageDetail") or {}
+            problems = [f"{name} is required" for name in ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate") if not package.get(name)]
+            if body.get("marketplaceId") != seller["marketplace_id"]:
+                problems.append("marketplaceId does not match the order")
+            items = {i["OrderItemId"]: i for i in order["OrderItems"]}
+            for entry in package.get("orderItems") or []:
+                item = items.get(str(entry.get("orderItemId")))
+                if item is None:
+                    problems.append(f"unknown orderItemId {entry.get('orderItemId')}")
+                elif int(entry.get("quantity") or 0) <= 0 or item["QuantityShipped"] + int(entry["quantity"]) > item["QuantityOrdered"]:
+                    problems.append(f"quantity {entry.get('quantity')} is more than is left to ship of {item['OrderItemId']}")
+            if not package.get("orderItems"):
+                problems.append("orderItems is required")
+            if problems:
+                return err(400, {"errors": [{"code": "InvalidInput", "message": p} for p in problems]})
+            for entry in package["orderItems"]:
+                items[str(entry["orderItemId"])]["QuantityShipped"] += int(entry["quantity"])
+            order["Shipments"].append(package)
+            shipped_all = all(i["QuantityShipped"] >= i["QuantityOrdered"] for i in order["OrderItems"])
+            order["OrderStatus"] = "Shipped" if shipped_all else "PartiallyShipped"
+            order["LastUpdateDate"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            count("amazon:confirm_shipment")
+            return Response(status=204)
+
+    @app.get("/_sandbox/amazon/<seller_id>/orders/<order_id>")
+    def control_amazon_order_get(seller_id, order_id):
+        with store.lock:
+            order = shop_of("amazon", seller_id)["orders"].get(order_id)
+            return jsonify(order) if order else err(404, {"error": f"no order {order_id}"})
+
     # ================================================================ control API
     def control_json() -> dict:
         return request.get_json(silent=True) or {}
@@ -686,8 +728,10 @@ def create_app(store: Store | None = None) -> Flask:
                 "OrderTotal": {"CurrencyCode": "USD", "Amount": f"{total:.2f}"},
                 "ShippingAddress": data.get("address") or {"Name": "Sandbox Buyer", "AddressLine1": "1 Market St", "City": "Newark",
                                                             "StateOrRegion": "NJ", "PostalCode": "07102", "CountryCode": "US"},
-                "OrderItems": [{"SellerSKU": str(line["seller_sku"]), "QuantityOrdered": int(line.get("quantity", 1)),
+                "OrderItems": [{"OrderItemId": f"{secrets.randbelow(10**13):014d}", "SellerSKU": str(line["seller_sku"]),
+                                "QuantityOrdered": int(line.get("quantity", 1)), "QuantityShipped": 0,
                                 "ItemPrice": {"CurrencyCode": "USD", "Amount": str(line.get("price", "24.99"))}} for line in data.get("lines", [])],
+                "Shipments": [],
             }
         return jsonify({"order_id": order_id})
 

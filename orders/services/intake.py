@@ -277,6 +277,8 @@ def intake_from_amazon(data: dict, *, account) -> Intake:
                  "ship_city": address.get("City", ""), "ship_state": address.get("StateOrRegion", ""), "ship_zip": address.get("PostalCode", ""),
                  "ship_country": address.get("CountryCode", "US"), "ship_phone": address.get("Phone", "")},
         state={"Canceled": "cancelled"}.get(status, ""), external_status=status, external_updated_at=_iso(data.get("LastUpdateDate")),
+        # Amazon's id of each line, needed to confirm the shipment: {SellerSKU: OrderItemId}.
+        external_data={"order_items": {str(i.get("SellerSKU")): str(i["OrderItemId"]) for i in data.get("OrderItems") or [] if i.get("OrderItemId")}},
     )
 
 

@@ -622,7 +622,10 @@ def tracking_push(*, shipment_id: int) -> str:
                         raise OrderError(_("the Shopify order has no fulfillment order id"))
                     client.fulfillment_create(fulfillment_order_id=fulfillment_order, company=shipment.carrier, number=shipment.tracking_number)
                 else:
-                    raise OrderError(_("Amazon merchant-fulfilled shipping confirmation is not connected yet"))
+                    client.shipment_confirm(order_id=order.external_id, package_reference=shipment.number, carrier=shipment.carrier,
+                                            tracking_number=shipment.tracking_number,
+                                            ship_date=(shipment.shipped_at or timezone.now()).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                            items=_amazon_items(order, shipment))
         except ChannelError as exc:
             if exc.retryable:
                 raise
@@ -639,6 +642,21 @@ def tracking_push(*, shipment_id: int) -> str:
         if account is not None:
             note(locked, _("Tracking %(tracking)s sent to %(channel)s") % {"tracking": shipment.tracking_number, "channel": locked.get_channel_display()})
     return "pushed"
+
+
+def _amazon_items(order: Order, shipment: Shipment) -> list[tuple[str, int]]:
+    """(Amazon's OrderItemId, units) of the shipment's lines, through the account's listings."""
+    from connectors.models import ChannelListing
+
+    item_ids = (order.external_data or {}).get("order_items") or {}
+    seller_skus = dict(ChannelListing.objects.filter(account_id=order.account_id).values_list("sku_id", "external_sku_id"))
+    items = []
+    for line in shipment.lines.select_related("sku"):
+        item_id = item_ids.get(seller_skus.get(line.sku_id, line.sku.code))
+        if not item_id:
+            raise OrderError(_("the Amazon order has no item for SKU %(sku)s") % {"sku": line.sku.code})
+        items.append((item_id, line.quantity))
+    return items
 
 
 def _shipment_failed(shipment: Shipment, reason: str, exc: Exception) -> str:

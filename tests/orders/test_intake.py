@@ -221,3 +221,21 @@ def test_sla_states_at_the_boundaries(shop):
     assert sla_state_of(order, now=now + timedelta(hours=3)) == SlaState.OK
     order.status = OrderStatus.SHIPPED
     assert sla_state_of(order, now=now + timedelta(days=5)) == SlaState.DONE
+
+
+def test_an_amazon_order_ships_with_its_tracking_confirmed_to_amazon(shop):
+    url = shop["url"]
+    amazon, seller = amazon_seller(url, skus=[shop["sku"]])
+    created = httpx.post(f"{url}/_sandbox/amazon/{seller['seller_id']}/orders",
+                         json={"lines": [{"seller_sku": "VIRAL-1", "quantity": 2, "price": "24.99"}]}).json()
+    assert amazon_poll() == 1
+    order = Order.objects.get(channel=Channel.AMAZON)
+    order_pipeline(order_id=order.pk)
+    shipment = order.shipments.get()
+    shipment_ship(shipment_id=shipment.pk, carrier="UPS", tracking_number="1ZAMZ0001")
+    assert tracking_push(shipment_id=shipment.pk) == "pushed"
+    remote = httpx.get(f"{url}/_sandbox/amazon/{seller['seller_id']}/orders/{created['order_id']}").json()
+    assert remote["OrderStatus"] == "Shipped" and remote["Shipments"][0]["trackingNumber"] == "1ZAMZ0001"
+    assert remote["Shipments"][0]["orderItems"] == [{"orderItemId": remote["OrderItems"][0]["OrderItemId"], "quantity": 2}]
+    order.refresh_from_db()
+    assert order.tracking_pushed_at is not None and "Tracking 1ZAMZ0001 sent to Amazon" in order.events.last().message
