@@ -7,8 +7,9 @@ New Jersey), two of them hot (most orders want them, and their stock runs out), 
 on the platform sandbox (its own process). The sandbox holds 8,000 orders to buyers all over the
 US; 10,000 signed ORDER_STATUS_CHANGE deliveries for them (20% duplicates, shuffled) are sent by
 32 concurrent clients to the real web server (gunicorn), and a real Celery worker with 2
-processes fetches each order through our TikTok client, upserts it and runs the pipeline
-(address check → nearest-warehouse routing → reservation → handed to the warehouse).
+processes takes the events in batches (up to 50 per Get Order Detail call through our TikTok
+client), upserts each order and runs the pipeline (address check → nearest-warehouse routing →
+reservation → handed to the warehouse).
 
 ack = the web server's answer time per delivery. total = first delivery until every order has
 been decided (routed and reserved, or backordered when the hot SKUs ran out). duplicates =
