@@ -161,6 +161,9 @@ def _create(intake: Intake, *, actor=None) -> Order:
     matched, problems = lines_match(lines=intake.lines, account_id=intake.account_id)
     if problems:
         order.intake_lines = _raw_lines(intake.lines)  # kept as received until the catalogue is fixed
+        # The total as the channel sold it, from the lines whose amounts are readable.
+        order.total = _total([m for m in matched if isinstance(m["quantity"], int) and not isinstance(m["quantity"], bool)
+                              and m["quantity"] > 0 and m["unit_price"] is not None and m["discount"] is not None])
     else:
         order.total = _total(matched)
     order.save()

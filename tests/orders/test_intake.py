@@ -149,6 +149,7 @@ def test_unknown_sku_and_bad_quantity_park_the_order_instead_of_losing_it(shop):
     assert order.exception_reason == ExceptionReason.UNKNOWN_SKU and not order.lines.exists()
     assert "line 1: unknown SKU NOT-LISTED" in order.exception_detail and "line 2: quantity must be a whole number above zero, got 0" in order.exception_detail
     assert order.intake_lines[0]["sku"] == "NOT-LISTED"
+    assert str(order.total) == "29.99"  # as sold, from the readable line (the zero-quantity one adds nothing)
     assert SKU.objects.get(pk=shop["sku"].pk).reserved == 0
 
 
