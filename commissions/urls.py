@@ -1,8 +1,9 @@
-from django.utils.translation import gettext_lazy as _
+from django.urls import path
 
-from accounts.shell import module_home_path
+from commissions import views
 
 app_name = "commissions"
 urlpatterns = [
-    module_home_path(title=_("Commissions"), description=_("Profit per order, commission lines, settlements, statements and payouts will live here.")),
+    path("", views.fees, name="index"),
+    path("fees/<int:schedule_id>/end/", views.fee_end, name="fee_end"),
 ]

@@ -93,3 +93,8 @@ def committed_in(subdomain: str, *, truncate: str):
         finally:
             with connection.cursor() as cursor:
                 cursor.execute(f"TRUNCATE {truncate} CASCADE")
+            # CASCADE also empties tables that merely point at these (fee schedules → categories): put the seller's defaults back.
+            from commissions.defaults import fee_schedules_seed
+            from commissions.models import FeeSchedule
+
+            fee_schedules_seed(FeeSchedule)

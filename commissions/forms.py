@@ -1,0 +1,49 @@
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Channel
+
+PERCENT = {"max_digits": 6, "decimal_places": 2}
+
+
+class FeeScheduleForm(forms.Form):
+    """Rates are typed as percentages (5 = 5%) and stored as fractions."""
+
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    category = forms.ModelChoiceField(label=_("Category"), queryset=None, required=False, empty_label=_("All categories"))
+    valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_to = forms.DateField(label=_("Valid to (last day)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    marketplace_fee = forms.DecimalField(label=_("Marketplace / referral fee (%)"), initial=0, **PERCENT)
+    payment_fee = forms.DecimalField(label=_("Payment fee (%)"), initial=0, **PERCENT)
+    refund_admin_fee = forms.DecimalField(label=_("Refund admin fee (percent of the referral fee)"), initial=0, **PERCENT)
+    refund_admin_fee_cap = forms.DecimalField(label=_("Refund admin fee cap per SKU"), required=False, max_digits=10, decimal_places=2)
+    shipping_estimate = forms.DecimalField(label=_("Shipping per shipment (estimate)"), initial=Decimal("5.00"), max_digits=10, decimal_places=2)
+
+    def __init__(self, *args, **kwargs):
+        from inventory.models import Category
+
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.order_by("name")
+
+
+class ProductRateForm(forms.Form):
+    product = forms.ModelChoiceField(label=_("Product"), queryset=None)
+    rate = forms.DecimalField(label=_("Commission rate (%)"), **PERCENT)
+    valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_to = forms.DateField(label=_("Valid to (last day)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        from inventory.models import Product
+
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.order_by("title")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("rate") is not None and not (0 <= data["rate"] <= 100):
+            self.add_error("rate", _("a rate must be between 0%% and 100%%, got %(rate)s%%") % {"rate": data["rate"]})
+        if data.get("valid_to") and data.get("valid_from") and data["valid_to"] < data["valid_from"]:
+            self.add_error("valid_to", _("the last day is before the first day"))
+        return data

@@ -1,0 +1,90 @@
+"""Fee schedules: which one is in force, and saving one without overlapping another."""
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from djmoney.money import Money
+
+from commissions.models import FeeSchedule
+
+
+def fee_schedule_in_force(*, channel: str, category_id: int | None, on: date) -> FeeSchedule | None:
+    """The category's own schedule on that day, else the channel-wide one, else None."""
+    dated = FeeSchedule.objects.filter(channel=channel, valid_from__lte=on).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+    if category_id:
+        own = dated.filter(category_id=category_id).order_by("-valid_from").first()
+        if own is not None:
+            return own
+    return dated.filter(category__isnull=True).order_by("-valid_from").first()
+
+
+@dataclass
+class FeeInput:
+    channel: str
+    category_id: int | None
+    valid_from: date
+    valid_to: date | None
+    marketplace_fee_rate: Decimal
+    payment_fee_rate: Decimal
+    refund_admin_fee_rate: Decimal
+    refund_admin_fee_cap: Decimal | None
+    shipping_estimate: Decimal
+    currency: str = "USD"
+
+
+def _rate_problem(value: Decimal, field: str) -> dict:
+    if value is None or not (Decimal(0) <= value <= Decimal(1)):
+        shown = f"{value * 100:.2f}%" if value is not None else "—"
+        return {field: _("a rate must be between 0%% and 100%%, got %(rate)s") % {"rate": shown}}
+    return {}
+
+
+@transaction.atomic
+def fee_schedule_save(data: FeeInput) -> FeeSchedule:
+    """Add a dated schedule. Refused, with nothing saved, when a rate is outside 0–100%, the
+    dates are backwards, or it overlaps a schedule of the same channel and category."""
+    errors = {}
+    for field in ("marketplace_fee_rate", "payment_fee_rate", "refund_admin_fee_rate"):
+        errors |= _rate_problem(getattr(data, field), field)
+    if data.valid_to and data.valid_to < data.valid_from:
+        errors["valid_to"] = _("the last day is before the first day")
+    if data.shipping_estimate is None or data.shipping_estimate < 0:
+        errors["shipping_estimate"] = _("shipping cannot be negative")
+    if data.refund_admin_fee_cap is not None and data.refund_admin_fee_cap < 0:
+        errors["refund_admin_fee_cap"] = _("the cap cannot be negative")
+    if errors:
+        raise ValidationError(errors)
+    with connection.cursor() as cursor:  # one writer per channel at a time, so two overlapping saves cannot both pass
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:fees:{data.channel}"])
+    same = FeeSchedule.objects.filter(channel=data.channel, category_id=data.category_id)
+    overlapping = same.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=data.valid_from))
+    if data.valid_to:
+        overlapping = overlapping.filter(valid_from__lte=data.valid_to)
+    clash = overlapping.order_by("valid_from").first()
+    if clash is not None:
+        until = clash.valid_to.isoformat() if clash.valid_to else _("until further notice")
+        raise ValidationError({"valid_from": _("overlaps the schedule from %(start)s to %(end)s; end that one first or pick other dates") % {
+            "start": clash.valid_from.isoformat(), "end": until}})
+    schedule = FeeSchedule(
+        channel=data.channel, category_id=data.category_id, valid_from=data.valid_from, valid_to=data.valid_to,
+        marketplace_fee_rate=data.marketplace_fee_rate, payment_fee_rate=data.payment_fee_rate, refund_admin_fee_rate=data.refund_admin_fee_rate,
+        refund_admin_fee_cap=Money(data.refund_admin_fee_cap, data.currency) if data.refund_admin_fee_cap is not None else None,
+        shipping_estimate=Money(data.shipping_estimate, data.currency),
+    )
+    schedule.full_clean()
+    schedule.save()
+    return schedule
+
+
+@transaction.atomic
+def fee_schedule_end(*, schedule_id: int, last_day: date) -> FeeSchedule:
+    schedule = FeeSchedule.objects.select_for_update().get(pk=schedule_id)
+    if last_day < schedule.valid_from:
+        raise ValidationError({"valid_to": _("the last day is before the first day")})
+    schedule.valid_to = last_day
+    schedule.save(update_fields=["valid_to"])
+    return schedule

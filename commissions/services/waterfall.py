@@ -1,0 +1,147 @@
+"""The profit of each order line, component by component:
+
+    net profit = price − FIFO cost − platform fee − creator commission − payment fee − shipping − refund admin fee
+
+Rounding rule (one for all money): every component is rounded half-up to the cent on its own,
+then subtracted, so the parts always add up to the price exactly. Amounts shared by several lines
+(a shipment's shipping, a lot's cost over lines of the same SKU) are split by `allocate`, which
+hands the leftover cents to the largest remainders so the split sums to the whole.
+
+The brief's example: 29.99 − 15.00 − 1.50 (5%) − 6.00 (20%) − 0.75 (2.5%) − 5.00 = 1.74."""
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+
+from erp.l10n import business_date_of
+from inventory.services.levels import money_round_cents
+
+CENT = Decimal("0.01")
+
+
+def allocate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """Split `total` (cents) in proportion to `weights`; the parts sum to `total` exactly.
+    Each part gets its share rounded down, then the leftover cents go one by one to the parts
+    with the largest remainders (ties: the earlier part)."""
+    total = money_round_cents(Decimal(total))
+    if not weights:
+        return []
+    weight_sum = sum(weights, Decimal(0))
+    if weight_sum == 0:
+        weights, weight_sum = [Decimal(1)] * len(weights), Decimal(len(weights))
+    exact = [total * w / weight_sum for w in weights]
+    parts = [e.quantize(CENT, rounding=ROUND_DOWN) for e in exact]
+    left = int((total - sum(parts, Decimal(0))) / CENT)
+    order = sorted(range(len(parts)), key=lambda i: (-(exact[i] - parts[i]), i))
+    step = CENT if left >= 0 else -CENT
+    for i in order[: abs(left)]:
+        parts[i] += step
+    return parts
+
+
+@dataclass
+class LineProfit:
+    line: object
+    price: Decimal
+    cost: Decimal | None  # None until the units have shipped (FIFO cost is known then)
+    platform_fee: Decimal
+    commission: Decimal
+    commission_rate: Decimal
+    commission_source: str  # creator / product / tier / platform / ""
+    payment_fee: Decimal
+    shipping: Decimal
+    refund_admin_fee: Decimal
+    platform_pays_commission: bool
+
+    @property
+    def net(self) -> Decimal | None:
+        if self.cost is None:
+            return None
+        return self.price - self.cost - self.platform_fee - self.commission - self.payment_fee - self.shipping - self.refund_admin_fee
+
+
+@dataclass
+class OrderProfit:
+    currency: str
+    lines: list[LineProfit] = field(default_factory=list)
+    schedule: object = None
+
+    def total(self, name: str) -> Decimal | None:
+        values = [getattr(p, name) for p in self.lines]
+        return None if any(v is None for v in values) else sum(values, Decimal(0))
+
+
+def order_profit(order) -> OrderProfit:
+    """The waterfall of every line of `order`, from its fee schedule, commission rates, FIFO
+    cost lots and shipments."""
+    from commissions.services.fees import fee_schedule_in_force
+    from commissions.services.rates import commission_rate_for
+    from inventory.models import LotConsumption
+    from inventory.services.reservations import consumption_reference
+    from orders.models import ShipmentLine, ShipmentStatus
+
+    on = business_date_of(order.placed_at)
+    lines = list(order.lines.select_related("sku__product"))
+    result = OrderProfit(currency=order.currency)
+    if not lines:
+        return result
+    sold = {line.pk: money_round_cents(Decimal(line.unit_price.amount) * (line.quantity - line.quantity_returned)
+                                       - Decimal(line.discount.amount) * (line.quantity - line.quantity_returned) / line.quantity)
+            for line in lines}
+    # FIFO cost: what each shipment's lots cost, split over its lines of that SKU by units.
+    shipment_lines = list(ShipmentLine.objects.filter(order_line__order=order).exclude(shipment__status=ShipmentStatus.CANCELLED)
+                          .select_related("shipment"))
+    consumed_as = {consumption_reference(reference=sl.shipment.reservation_reference, sku_id=sl.sku_id): (sl.shipment.reservation_reference, sl.sku_id)
+                   for sl in shipment_lines}
+    lot_cost: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
+    for c in LotConsumption.objects.filter(reference__in=list(consumed_as)).select_related("lot"):
+        lot_cost[consumed_as[c.reference]] += Decimal(c.lot.unit_cost.amount) * (c.quantity - c.returned)
+    cost: dict[int, Decimal] = defaultdict(Decimal)
+    shipped_units: dict[int, int] = defaultdict(int)
+    by_ref_sku: dict[tuple[str, int], list] = defaultdict(list)
+    for sl in shipment_lines:
+        if sl.shipment.status in (ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED):
+            by_ref_sku[(sl.shipment.reservation_reference, sl.sku_id)].append(sl)
+            shipped_units[sl.order_line_id] += sl.quantity
+    for key, group in by_ref_sku.items():
+        for sl, part in zip(group, allocate(lot_cost.get(key, Decimal(0)), [Decimal(sl.quantity - sl.quantity_returned) for sl in group])):
+            cost[sl.order_line_id] += part
+    # Shipping: each live shipment's estimate, split over its lines by price; not routed yet → one shipment for all lines.
+    shipping: dict[int, Decimal] = defaultdict(Decimal)
+    groups: dict[int, list] = defaultdict(list)
+    for sl in shipment_lines:
+        groups[sl.shipment_id].append(sl.order_line_id)
+    if not groups:
+        groups[0] = [line.pk for line in lines]
+    for line in lines:
+        schedule = fee_schedule_in_force(channel=order.channel, category_id=line.sku.product.category_id if line.sku_id else None, on=on)
+        line._schedule = schedule
+        result.schedule = result.schedule or schedule
+    estimate = Decimal(result.schedule.shipping_estimate.amount) if result.schedule else Decimal(0)
+    for line_ids in groups.values():
+        for line_id, part in zip(line_ids, allocate(estimate, [sold[i] for i in line_ids])):
+            shipping[line_id] += part
+    creator = order.creator
+    for line in lines:
+        schedule = line._schedule
+        price = sold[line.pk]
+        fee_rate = schedule.marketplace_fee_rate if schedule else Decimal(0)
+        if order.platform_pays_commission and line.commission_rate is not None:
+            rate, source = line.commission_rate, "platform"
+        else:
+            resolved = commission_rate_for(creator=creator, product_id=line.sku.product_id if line.sku_id else None, on=on)
+            rate, source = resolved.rate, resolved.source
+        refund_admin = Decimal(0)
+        if line.quantity_returned and schedule and schedule.refund_admin_fee_rate:
+            returned_value = Decimal(line.unit_price.amount) * line.quantity_returned
+            refund_admin = money_round_cents(returned_value * fee_rate * schedule.refund_admin_fee_rate)
+            if schedule.refund_admin_fee_cap is not None:
+                refund_admin = min(refund_admin, Decimal(schedule.refund_admin_fee_cap.amount))
+        units_left = line.quantity - line.quantity_returned
+        known_cost = cost.get(line.pk, Decimal(0)) if (shipped_units.get(line.pk, 0) >= line.quantity or units_left == 0) else None
+        result.lines.append(LineProfit(
+            line=line, price=price, cost=money_round_cents(known_cost) if known_cost is not None else None,
+            platform_fee=money_round_cents(price * fee_rate), commission=money_round_cents(price * rate), commission_rate=rate,
+            commission_source=source, payment_fee=money_round_cents(price * (schedule.payment_fee_rate if schedule else Decimal(0))),
+            shipping=shipping.get(line.pk, Decimal(0)), refund_admin_fee=refund_admin, platform_pays_commission=order.platform_pays_commission,
+        ))
+    return result
