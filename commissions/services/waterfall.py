@@ -103,7 +103,9 @@ def order_profit(order) -> OrderProfit:
             by_ref_sku[(sl.shipment.reservation_reference, sl.sku_id)].append(sl)
             shipped_units[sl.order_line_id] += sl.quantity
     for key, group in by_ref_sku.items():
-        for sl, part in zip(group, allocate(lot_cost.get(key, Decimal(0)), [Decimal(sl.quantity - sl.quantity_returned) for sl in group])):
+        if key not in lot_cost:
+            continue  # no lots recorded for this shipment
+        for sl, part in zip(group, allocate(lot_cost[key], [Decimal(sl.quantity - sl.quantity_returned) for sl in group])):
             cost[sl.order_line_id] += part
     # Shipping: each live shipment's estimate, split over its lines by price; not routed yet → one shipment for all lines.
     shipping: dict[int, Decimal] = defaultdict(Decimal)
@@ -137,7 +139,10 @@ def order_profit(order) -> OrderProfit:
             if schedule.refund_admin_fee_cap is not None:
                 refund_admin = min(refund_admin, Decimal(schedule.refund_admin_fee_cap.amount))
         units_left = line.quantity - line.quantity_returned
-        known_cost = cost.get(line.pk, Decimal(0)) if (shipped_units.get(line.pk, 0) >= line.quantity or units_left == 0) else None
+        # Known once every unit shipped and the stock ledger recorded the lots it took (history imported
+        # without the ledger has none: its cost stays unknown rather than zero).
+        recorded = line.pk in cost
+        known_cost = cost[line.pk] if recorded and shipped_units.get(line.pk, 0) >= line.quantity else (Decimal(0) if units_left == 0 else None)
         result.lines.append(LineProfit(
             line=line, price=price, cost=money_round_cents(known_cost) if known_cost is not None else None,
             platform_fee=money_round_cents(price * fee_rate), commission=money_round_cents(price * rate), commission_rate=rate,
