@@ -156,8 +156,7 @@ def demo_live_orders_seed(*, count: int = 24, seed: int = 9) -> int:
     for n in range(count):
         bad = {count - 1: "address", count - 2: "item"}.get(n)
         ids.append(_sandbox_order(account, rng, items, silent=True, bad=bad))
-    for start in range(0, len(ids), 50):
-        tiktok_order_sync(account=account, external_ids=ids[start:start + 50])
+    tiktok_order_sync(account=account, external_ids=ids)  # fetched 50 at a time
     return len(ids)
 
 

@@ -114,15 +114,19 @@ def order_profit(order) -> OrderProfit:
         groups[sl.shipment_id].append(sl.order_line_id)
     if not groups:
         groups[0] = [line.pk for line in lines]
+    schedules: dict = {}  # one look-up per category, not per line
     for line in lines:
-        schedule = fee_schedule_in_force(channel=order.channel, category_id=line.sku.product.category_id if line.sku_id else None, on=on)
-        line._schedule = schedule
-        result.schedule = result.schedule or schedule
+        category_id = line.sku.product.category_id if line.sku_id else None
+        if category_id not in schedules:
+            schedules[category_id] = fee_schedule_in_force(channel=order.channel, category_id=category_id, on=on)
+        line._schedule = schedules[category_id]
+        result.schedule = result.schedule or line._schedule
     estimate = Decimal(result.schedule.shipping_estimate.amount) if result.schedule else Decimal(0)
     for line_ids in groups.values():
         for line_id, part in zip(line_ids, allocate(estimate, [sold[i] for i in line_ids])):
             shipping[line_id] += part
     creator = order.creator
+    rates: dict = {}  # one resolution per product
     for line in lines:
         schedule = line._schedule
         price = sold[line.pk]
@@ -130,8 +134,10 @@ def order_profit(order) -> OrderProfit:
         if order.platform_pays_commission and line.commission_rate is not None:
             rate, source = line.commission_rate, "platform"
         else:
-            resolved = commission_rate_for(creator=creator, product_id=line.sku.product_id if line.sku_id else None, on=on)
-            rate, source = resolved.rate, resolved.source
+            product_id = line.sku.product_id if line.sku_id else None
+            if product_id not in rates:
+                rates[product_id] = commission_rate_for(creator=creator, product_id=product_id, on=on)
+            rate, source = rates[product_id].rate, rates[product_id].source
         refund_admin = Decimal(0)
         if line.quantity_returned and schedule and schedule.refund_admin_fee_rate:
             returned_value = Decimal(line.unit_price.amount) * line.quantity_returned

@@ -16,15 +16,11 @@ log = logging.getLogger("fanout.orders")
 TIKTOK_DETAIL_MAX_IDS = 50  # Get Order Detail takes at most 50 order ids per call
 
 
-def tiktok_order_sync(*, account: ChannelAccount, external_ids: list[str]) -> list[Order]:
-    """Fetch and upsert these orders; any problem raises (nothing of it is kept by the caller's transaction)."""
-    with client_class(account.platform)(account) as client:
-        found = [o for start in range(0, len(external_ids), TIKTOK_DETAIL_MAX_IDS)
-                 for o in client.orders_detail(external_ids[start:start + TIKTOK_DETAIL_MAX_IDS])]
-    missing = set(external_ids) - {str(o.get("id")) for o in found}
-    if missing:
-        raise ValueError(f"TikTok Shop does not know order(s) {', '.join(sorted(missing))}")
-    return [order_upsert(intake_from_tiktok(data, account=account))[0] for data in found]
+def tiktok_order_sync(*, account: ChannelAccount, external_ids: list[str]) -> None:
+    """Fetch and upsert these orders; the first problem raises (for callers that want all or nothing)."""
+    failed = tiktok_orders_sync(account=account, external_ids=external_ids)
+    if failed:
+        raise next(iter(failed.values()))
 
 
 def tiktok_orders_sync(*, account: ChannelAccount, external_ids: list[str]) -> dict[str, Exception]:
