@@ -47,3 +47,19 @@ class ProductRateForm(forms.Form):
         if data.get("valid_to") and data.get("valid_from") and data["valid_to"] < data["valid_from"]:
             self.add_error("valid_to", _("the last day is before the first day"))
         return data
+
+
+class SettlementSettingsForm(forms.Form):
+    return_window_days = forms.IntegerField(label=_("Return window (days after delivery)"), min_value=0, max_value=365)
+    minimum_payout = forms.DecimalField(label=_("Minimum payout"), min_value=0, max_digits=12, decimal_places=2)
+
+
+class LineFilterForm(forms.Form):
+    STATES = [("", _("Any state")), ("held", _("In return window")), ("payable", _("Payable, not on a statement")),
+              ("settled", _("On a statement")), ("platform", _("Paid by the platform"))]
+    q = forms.CharField(required=False, label=_("Creator or order"))
+    kind = forms.ChoiceField(required=False, label=_("Kind"), choices=[("", _("Accruals and clawbacks")), ("accrual", _("Accruals")),
+                                                                       ("clawback", _("Clawbacks"))])
+    state = forms.ChoiceField(required=False, label=_("State"), choices=STATES)
+    earned_from = forms.DateField(required=False, label=_("Earned from"), widget=forms.DateInput(attrs={"type": "date"}))
+    earned_to = forms.DateField(required=False, label=_("Earned to"), widget=forms.DateInput(attrs={"type": "date"}))

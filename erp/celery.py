@@ -72,6 +72,18 @@ app.conf.beat_schedule = {
         "task": "orders.amazon_poll",
         "schedule": crontab(minute="*/5"),  # Amazon sends us no order webhooks
     },
+    "commissions.accrue": {
+        "task": "commissions.accrue",
+        "schedule": crontab(minute="*/10"),  # delivered orders also accrue right away; this catches the rest
+    },
+    "commissions.close_due_periods": {
+        "task": "commissions.close_due_periods",
+        "schedule": crontab(minute=25),  # hourly: a period closes soon after local midnight of its last day
+    },
+    "commissions.platform_reconcile": {
+        "task": "commissions.platform_reconcile",
+        "schedule": crontab(minute=50, hour=7),  # daily: TikTok's finance statements of the days before
+    },
     "inventory.reorder_alerts_raise": {
         "task": "inventory.reorder_alerts_raise",
         "schedule": crontab(minute=30, hour=6),  # daily, before the buyers' day starts (UTC)

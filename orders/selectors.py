@@ -5,8 +5,8 @@ from datetime import timedelta
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from erp import paging
 from orders.models import OPEN_STATUSES, Order, OrderStatus, Shipment, ShipmentStatus, SlaState
 
 PAGE_SIZE = 50
@@ -35,19 +35,8 @@ def order_list(*, q: str = "", status: str = "", channel: str = "", creator_id: 
 
 
 def keyset_page(qs, *, after: str = "", size: int = PAGE_SIZE):
-    """Newest first by (placed_at, pk). `after` is the cursor of the last row of the page before.
-    Returns (rows, next_cursor or '')."""
-    qs = qs.order_by("-placed_at", "-pk")
-    if after and "_" in after:
-        stamp, _sep, pk = after.rpartition("_")
-        when = parse_datetime(stamp)
-        if when is not None and pk.isdigit():
-            qs = qs.filter(Q(placed_at__lt=when) | Q(placed_at=when, pk__lt=int(pk)))
-    rows = list(qs[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    cursor = f"{rows[-1].placed_at.isoformat()}_{rows[-1].pk}" if more and rows else ""
-    return rows, cursor
+    """Newest first by (placed_at, pk). Returns (rows, next_cursor or '')."""
+    return paging.keyset_page(qs, field="placed_at", after=after, size=size)
 
 
 def dashboard_counts() -> dict:

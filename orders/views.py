@@ -132,13 +132,14 @@ def order_export(request):
 @require_GET
 def order_detail(request, order_id: int):
     order = get_object_or_404(Order.objects.select_related("creator", "account", "handled_by"), pk=order_id)
-    profit = None
+    profit, commission_lines = None, []
     if request.user.can_use("commissions"):  # costs and margins: Finance, Managers and Owners
         from commissions.services.waterfall import order_profit
 
         profit = order_profit(order)
+        commission_lines = list(order.commission_lines.select_related("statement").order_by("pk"))
     return render(request, "orders/detail.html", {
-        "profit": profit,
+        "profit": profit, "commission_lines": commission_lines,
         "order": order, "lines": order.lines.select_related("sku"),
         "shipments": order.shipments.select_related("warehouse").prefetch_related("lines__sku"),
         "events": order.events.select_related("actor"), "pack_clock": pack_clock_state(order), "ship_clock": ship_clock_state(order),

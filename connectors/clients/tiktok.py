@@ -110,6 +110,12 @@ class TikTokShopClient(ApiClient):
         params = {"page_size": page_size} | ({"page_token": page_token} if page_token else {})
         return self.call("POST", "/affiliate_seller/202410/orders/search", params=params, body=body)
 
+    def statements(self, *, statement_time_ge: int | None = None, page_size: int = 50, page_token: str = "") -> dict:
+        params = {"page_size": page_size, "sort_field": "statement_time"} | ({"page_token": page_token} if page_token else {})
+        if statement_time_ge is not None:
+            params["statement_time_ge"] = statement_time_ge
+        return self.call("GET", "/finance/202309/statements", params=params)
+
     def statement_transactions(self, *, statement_id: str, page_size: int = 50, page_token: str = "") -> dict:
         params = {"page_size": page_size, "sort_field": "order_create_time"} | ({"page_token": page_token} if page_token else {})
         return self.call("GET", f"/finance/202309/statements/{statement_id}/statement_transactions", params=params)

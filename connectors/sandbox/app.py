@@ -269,16 +269,43 @@ def create_app(store: Store | None = None) -> Flask:
                       for o in shop["orders"].values() if o.get("creator_username")]
             return tiktok_ok({"orders": orders, "next_page_token": ""})
 
+    def statement_day(order) -> str:
+        return time.strftime("%Y%m%d", time.gmtime(order["create_time"]))
+
+    @app.get("/tiktok/finance/202309/statements")
+    def tiktok_statements():
+        """Get Statements: one statement per (UTC) day with orders, newest first; statement_time_ge filters."""
+        with store.lock:
+            shop, fail = tiktok_auth("/finance/202309/statements")
+            if fail:
+                return fail
+            since = int(request.args.get("statement_time_ge") or 0)
+            days = {}
+            for o in shop["orders"].values():
+                day = statement_day(o)
+                days[day] = max(days.get(day, 0), o["create_time"])
+            rows = [{"id": f"ST{shop['shop_id']}-{day}", "statement_time": stamp, "currency": "USD", "payment_status": "PAID"}
+                    for day, stamp in sorted(days.items(), reverse=True) if stamp >= since]
+            return tiktok_ok({"statements": rows, "next_page_token": ""})
+
     @app.get("/tiktok/finance/202309/statements/<statement_id>/statement_transactions")
     def tiktok_statement_transactions(statement_id):
+        """The order transactions of a statement, `page_size` at a time (page_token = offset)."""
         with store.lock:
             shop, fail = tiktok_auth(f"/finance/202309/statements/{statement_id}/statement_transactions")
             if fail:
                 return fail
-            rows = [{"order_id": o["id"], "revenue_amount": o["payment"]["total_amount"],
+            day = statement_id.rpartition("-")[2] if statement_id.startswith("ST") else ""
+            rows = [{"id": f"T{o['id']}", "type": "ORDER", "order_id": str(o["id"]), "order_create_time": o["create_time"],
+                     "revenue_amount": o["payment"]["total_amount"],
                      "affiliate_commission_amount": o.get("affiliate_commission", "0.00"), "currency": "USD"}
-                    for o in shop["orders"].values()]
-            return tiktok_ok({"statement_transactions": rows, "next_page_token": ""})
+                    for o in sorted(shop["orders"].values(), key=lambda o: o["create_time"]) if not day or statement_day(o) == day]
+            size = max(1, min(int(request.args.get("page_size") or 20), 100))
+            start = int(request.args.get("page_token") or 0)
+            page = rows[start:start + size]
+            more = start + size < len(rows)
+            return tiktok_ok({"statement_transactions": page, "next_page_token": str(start + size) if more else "",
+                              "total_count": len(rows)})
 
     # ================================================================ Shopify
     def shopify_auth(domain: str):

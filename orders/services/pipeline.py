@@ -61,6 +61,12 @@ def _pipeline_start(order_id: int, here: bool) -> None:
     tasks.order_pipeline.delay(order_id)
 
 
+def _accrue_now(order_id: int) -> None:
+    from commissions import tasks
+
+    tasks.accrue.delay([order_id])
+
+
 def _locked(order_id: int) -> Order:
     order = Order.objects.select_for_update().filter(pk=order_id).first()
     if order is None:
@@ -86,6 +92,8 @@ def transitions(order: Order, hops: list[tuple[str, str]], *, actor=None, at=Non
         if stamp and getattr(order, stamp) is None:
             setattr(order, stamp, at)
             fields.append(stamp)
+            if to == OrderStatus.DELIVERED and order.creator_id:
+                transaction.on_commit(partial(_accrue_now, order.pk))
     OrderEvent.objects.bulk_create(events)
     order.status_changed_at = at
     if actor is not None:
@@ -580,6 +588,10 @@ def order_return(*, order_id: int, quantities: dict[int, int], actor=None) -> st
             raise OrderError(_("Only %(n)s unit(s) of %(sku)s shipped and are not yet returned.") % {"n": qty - left, "sku": line.sku.code})
         line.quantity_returned += qty
         line.save(update_fields=["quantity_returned"])
+    if order.creator_id:
+        from commissions.services.accrual import clawback_order
+
+        clawback_order(order_id=order.pk)  # commission already accrued on returned units comes back
     units = sum(quantities.values())
     everything = all(line.quantity_returned >= line.quantity for line in lines.values())
     message = _("%(units)s unit(s) returned and restocked at cost %(cost)s %(currency)s") % {"units": units, "cost": f"{total:.2f}", "currency": currency}

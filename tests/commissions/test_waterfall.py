@@ -122,21 +122,21 @@ def test_fee_schedules_refuse_overlaps_and_rates_outside_0_to_100_percent(shop):
 
 def test_finance_edits_fee_schedules_on_the_page_and_bad_input_changes_nothing(shop, alpha):
     finance = client_for(alpha, make_user(alpha, role=Role.FINANCE))
-    page = finance.get("/commissions/").content.decode()
+    page = finance.get("/commissions/fees/").content.decode()
     assert "TikTok Shop" in page and "6.00%" in page and "max $5.00 per SKU" in page  # the defaults every seller starts with
     before = FeeSchedule.objects.count()
     form = {"form": "fee", "channel": "tiktok_shop", "valid_from": "2026-12-01", "marketplace_fee": "8", "payment_fee": "0",
             "refund_admin_fee": "20", "refund_admin_fee_cap": "5.00", "shipping_estimate": "4.50"}
-    page = finance.post("/commissions/", form)
+    page = finance.post("/commissions/fees/", form)
     assert page.status_code == 200 and "overlaps the schedule from 2020-01-01" in page.content.decode()
-    page = finance.post("/commissions/", form | {"channel": "shopify", "marketplace_fee": "150", "valid_from": "2031-01-01"})
+    page = finance.post("/commissions/fees/", form | {"channel": "shopify", "marketplace_fee": "150", "valid_from": "2031-01-01"})
     assert "between 0% and 100%, got 150.00%" in page.content.decode()
     assert FeeSchedule.objects.count() == before
     tiktok = FeeSchedule.objects.get(channel="tiktok_shop")
     assert finance.post(f"/commissions/fees/{tiktok.pk}/end/", {"last_day": "2026-11-30"}).status_code == 302
-    assert finance.post("/commissions/", form).status_code == 302  # 8% from December
+    assert finance.post("/commissions/fees/", form).status_code == 302  # 8% from December
     assert FeeSchedule.objects.filter(channel="tiktok_shop").count() == 2
-    page = finance.post("/commissions/", {"form": "rate", "product": shop["sku"].product_id, "rate": "101", "valid_from": "2026-12-01"})
+    page = finance.post("/commissions/fees/", {"form": "rate", "product": shop["sku"].product_id, "rate": "101", "valid_from": "2026-12-01"})
     assert "between 0% and 100%" in page.content.decode() and not ProductCommissionRate.objects.exists()
     ops = client_for(alpha, make_user(alpha, role=Role.OPERATIONS))
     assert ops.get("/commissions/").status_code == 403

@@ -69,6 +69,11 @@ class Command(BaseCommand):
             if demo_orders_seed():
                 self.stdout.write("filled in 90 days of order history: addresses, shipments, tracking and timelines")
 
+            from commissions.demo import demo_commissions_seed
+
+            if demo_commissions_seed():
+                self.stdout.write("accrued creator commissions and closed the ended settlement periods: statements issued, disputed and paid")
+
             from connectors.demo import demo_channels_seed
             from erp.tenancy import seller_site_url
 

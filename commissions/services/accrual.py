@@ -1,0 +1,163 @@
+"""Accrual and clawback of creators' commissions, in set-based SQL (a month of a big seller is a
+million order lines; one statement per step, not a Python loop per line).
+
+- **Accrual**: every line of a delivered creator order gets one commission line (a partial unique
+  index makes a second impossible): rate = the platform's rate when the platform pays the creator,
+  else the creator's own rate > the product's rate > the creator's tier default, all as in force
+  on the order date (the same resolution as the profit waterfall). amount = sales × rate, rounded
+  half-up to the cent. It is payable once the return window after delivery has passed. Seller-paid
+  lines are posted to the ledger, one journal entry per creator and run.
+- **Clawback**: when units come back, a negative line takes the commission down to what the units
+  kept earn (one per return: unique on the line and its returned count), payable at once; after a
+  payout it makes the creator's balance negative, carried forward on the next statement.
+"""
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from commissions.models import CommissionLine, EntryKind, LineKind, SettlementSettings
+from commissions.services.ledger import advisory_lock, post
+from erp.l10n import seller_time_zone
+from inventory.services.levels import money_round_cents
+
+
+def settlement_settings() -> SettlementSettings:
+    settings, _created = SettlementSettings.objects.get_or_create(pk=1)
+    return settings
+
+
+@dataclass(frozen=True)
+class AccrualResult:
+    lines: int
+    entries: int
+    amount: Decimal
+
+
+_ACCRUE = """
+CREATE TEMP TABLE _accrue ON COMMIT DROP AS
+WITH todo AS (
+    SELECT ol.id AS line_id, o.id AS order_id, o.creator_id, o.platform_pays_commission AS platform, o.currency,
+           o.delivered_at, (o.placed_at AT TIME ZONE %(tz)s)::date AS day,
+           ol.quantity - ol.quantity_returned AS units, ol.quantity_returned AS returned,
+           round(ol.unit_price * (ol.quantity - ol.quantity_returned)
+                 - ol.discount * (ol.quantity - ol.quantity_returned) / ol.quantity, 2) AS base,
+           ol.commission_rate AS line_rate, s.product_id
+    FROM orders_orderline ol
+    JOIN orders_order o ON o.id = ol.order_id
+    LEFT JOIN inventory_sku s ON s.id = ol.sku_id
+    WHERE o.creator_id IS NOT NULL AND o.delivered_at IS NOT NULL AND o.delivered_at <= %(now)s {only}
+      AND ol.quantity > ol.quantity_returned
+      AND NOT EXISTS (SELECT 1 FROM commissions_commissionline cl WHERE cl.order_line_id = ol.id AND cl.kind = 'accrual')
+),
+policy_on AS (
+    SELECT d.day, (SELECT p.id FROM creators_tierpolicy p WHERE p.effective_from <= d.day
+                   ORDER BY p.effective_from DESC, p.version DESC LIMIT 1) AS policy_id
+    FROM (SELECT DISTINCT day FROM todo) d
+),
+tier_on AS (
+    SELECT cd.creator_id, cd.day, COALESCE(
+        (SELECT tc.to_tier FROM creators_tierchange tc WHERE tc.creator_id = cd.creator_id AND tc.effective_from <= cd.day
+         ORDER BY tc.effective_from DESC, tc.id DESC LIMIT 1),
+        (SELECT tc.from_tier FROM creators_tierchange tc WHERE tc.creator_id = cd.creator_id ORDER BY tc.effective_from, tc.id LIMIT 1),
+        c.tier) AS tier, c.commission_rate_override AS override
+    FROM (SELECT DISTINCT creator_id, day FROM todo) cd JOIN creators_creator c ON c.id = cd.creator_id
+),
+product_rate AS (
+    SELECT pd.product_id, pd.day, (SELECT r.rate FROM commissions_productcommissionrate r
+        WHERE r.product_id = pd.product_id AND r.valid_from <= pd.day AND (r.valid_to IS NULL OR r.valid_to >= pd.day)
+        ORDER BY r.valid_from DESC LIMIT 1) AS rate
+    FROM (SELECT DISTINCT product_id, day FROM todo WHERE product_id IS NOT NULL) pd
+),
+rated AS (
+    SELECT t.*,
+           CASE WHEN t.platform AND t.line_rate IS NOT NULL THEN t.line_rate
+                ELSE COALESCE(ton.override, pr.rate, b.default_rate, 0) END AS rate,
+           CASE WHEN t.platform AND t.line_rate IS NOT NULL THEN 'platform'
+                WHEN ton.override IS NOT NULL THEN 'creator' WHEN pr.rate IS NOT NULL THEN 'product'
+                WHEN b.default_rate IS NOT NULL THEN 'tier' ELSE '' END AS rate_source
+    FROM todo t
+    JOIN tier_on ton ON ton.creator_id = t.creator_id AND ton.day = t.day
+    JOIN policy_on po ON po.day = t.day
+    LEFT JOIN creators_tierband b ON b.policy_id = po.policy_id AND b.tier = ton.tier
+    LEFT JOIN product_rate pr ON pr.product_id = t.product_id AND pr.day = t.day
+)
+SELECT *, round(base * rate, 2) AS amount FROM rated
+"""
+
+_POST = """
+WITH e AS (
+    INSERT INTO commissions_journalentry (kind, key, creator_id, amount, currency, memo, created_at)
+    SELECT 'accrual', 'accrual:' || creator_id || ':' || min(line_id), creator_id, sum(amount), currency, '', %(now)s
+    FROM _accrue WHERE NOT platform GROUP BY creator_id, currency
+    RETURNING id, creator_id, currency, amount
+), p AS (
+    INSERT INTO commissions_posting (entry_id, account, creator_id, amount, currency)
+    SELECT id, 'expense', NULL, amount, currency FROM e
+    UNION ALL SELECT id, 'creator', creator_id, -amount, currency FROM e
+)
+INSERT INTO commissions_commissionline (creator_id, order_id, order_line_id, kind, units, base, rate, rate_source, amount, currency,
+                                        platform_paid, returned_through, earned_at, payable_at, entry_id, created_at)
+SELECT a.creator_id, a.order_id, a.line_id, 'accrual', a.units, a.base, a.rate, a.rate_source, a.amount, a.currency,
+       a.platform, a.returned, a.delivered_at, a.delivered_at + %(window)s, e.id, %(now)s
+FROM _accrue a LEFT JOIN e ON NOT a.platform AND e.creator_id = a.creator_id AND e.currency = a.currency
+"""
+
+
+@transaction.atomic
+def accrue(*, order_ids: list[int] | None = None, now=None) -> AccrualResult:
+    """Accrue every delivered creator order line that has no commission line yet (or only those
+    of `order_ids`). Runs one at a time per seller; a re-run adds nothing."""
+    now = now or timezone.now()
+    advisory_lock("commissions.accrue")
+    window = timedelta(days=settlement_settings().return_window_days)
+    only = "AND o.id = ANY(%(orders)s)" if order_ids is not None else ""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '128MB'")
+        cursor.execute(_ACCRUE.format(only=only), {"tz": str(seller_time_zone()), "now": now, "orders": list(order_ids or [])})
+        cursor.execute("SELECT count(*), coalesce(sum(amount), 0) FROM _accrue")
+        lines, amount = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM (SELECT DISTINCT creator_id, currency FROM _accrue WHERE NOT platform) k")
+        entries = cursor.fetchone()[0]
+        if lines:
+            cursor.execute(_POST, {"now": now, "window": window})
+        cursor.execute("DROP TABLE _accrue")
+    return AccrualResult(lines=lines, entries=entries, amount=amount)
+
+
+@transaction.atomic
+def clawback_order(*, order_id: int, now=None) -> list[CommissionLine]:
+    """After a return: take each accrued line's commission down to what its kept units earn."""
+    from orders.models import OrderLine
+
+    now = now or timezone.now()
+    made = []
+    lines = {}
+    for cl in CommissionLine.objects.select_for_update().filter(order_id=order_id).order_by("pk"):
+        lines.setdefault(cl.order_line_id, []).append(cl)
+    for ol in OrderLine.objects.filter(pk__in=list(lines)).select_related("order"):
+        history = lines[ol.pk]
+        accrual = next((c for c in history if c.kind == LineKind.ACCRUAL), None)
+        if accrual is None:
+            continue
+        kept = ol.quantity - ol.quantity_returned
+        sales = money_round_cents(Decimal(ol.unit_price.amount) * kept - Decimal(ol.discount.amount) * kept / ol.quantity)
+        target = money_round_cents(sales * accrual.rate)
+        so_far = sum((c.amount for c in history), Decimal(0))
+        if target == so_far or any(c.returned_through >= ol.quantity_returned and c.kind == LineKind.CLAWBACK for c in history):
+            continue
+        line = CommissionLine(
+            creator_id=accrual.creator_id, order_id=order_id, order_line=ol, kind=LineKind.CLAWBACK,
+            units=kept - sum(c.units for c in history), base=sales - sum((c.base for c in history), Decimal(0)),
+            rate=accrual.rate, rate_source=accrual.rate_source, amount=target - so_far, currency=accrual.currency,
+            platform_paid=accrual.platform_paid, returned_through=ol.quantity_returned, earned_at=now, payable_at=now,
+        )
+        if not accrual.platform_paid:
+            entry, _created = post(kind=EntryKind.CLAWBACK, key=f"clawback:{ol.pk}:{ol.quantity_returned}", creator_id=accrual.creator_id,
+                                   amount=line.amount, currency=line.currency, memo=str(ol.order))
+            line.entry = entry
+        line.save()
+        made.append(line)
+    return made
