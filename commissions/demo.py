@@ -11,6 +11,21 @@ from commissions.periods import SettlementCycle, period_for_day
 from erp.l10n import business_today
 
 
+def _direct_deals(per_tier: int = 2) -> None:
+    """TikTok pays most demo creators itself; the busiest two of each tier have a direct deal
+    instead (the seller pays them), so there is something to settle."""
+    from django.db.models import Count
+
+    from creators.models import Creator, CreatorKind
+    from orders.models import Channel, Order
+
+    chosen = []
+    for tier in ("S", "A", "B"):
+        chosen += list(Creator.objects.filter(kind=CreatorKind.CREATOR, tier=tier).annotate(n=Count("orders")).order_by("-n", "pk")
+                       .values_list("pk", flat=True)[:per_tier])
+    Order.objects.filter(creator_id__in=chosen, channel=Channel.TIKTOK_SHOP).update(platform_pays_commission=False)
+
+
 def demo_commissions_seed() -> bool:
     from commissions.services.accrual import accrue
     from commissions.services.settlement import period_close
@@ -20,6 +35,7 @@ def demo_commissions_seed() -> bool:
 
     if JournalEntry.objects.exists() or Statement.objects.exists():
         return False
+    _direct_deals()
     accrue()
     today = business_today()
     closed = []

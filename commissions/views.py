@@ -89,7 +89,7 @@ def _settings_form(request):
 
 @require_http_methods(["GET", "POST"])
 def overview(request):
-    from commissions.models import SettlementPeriod
+    from commissions.models import SettlementPeriod, Statement, StatementStatus
     from commissions.selectors import liability_summary, statement_counts
     from commissions.services.recon import mismatches
 
@@ -102,6 +102,7 @@ def overview(request):
     return render(request, "commissions/overview.html", {
         "summary": liability_summary(), "counts": statement_counts(), "form": form, "settings": current,
         "periods": SettlementPeriod.objects.order_by("-first_day", "cycle")[:6], "mismatch_count": mismatches().count(),
+        "ready_to_pay": Statement.objects.filter(status=StatementStatus.APPROVED, batch__isnull=True, payout_due__gt=0).count(),
         "currency": seller_base_currency(),
     })
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from creators.models import ContactMethod, ContentStats, Creator, CreatorKind, CreatorStatus
+from creators.models import ContactMethod, ContentStats, Creator, CreatorKind, CreatorStatus, TierChange
 from creators.services.care import contact_log_add, sample_send
 from creators.services.metrics import add_months, metrics_refresh, month_end
 from creators.services.records import creator_save
@@ -97,6 +97,9 @@ def demo_creators_seed(*, seed: int = 11) -> bool:
             "platform_creator_id": f"7{rng.randrange(10**17, 10**18)}" if kind == CreatorKind.CREATOR else "",
             "commission_rate_override": override,
         }, initial_tier=tier, initial_status=status)
+        # The creator has worked with the seller since their start date: their first tier dates from then, so
+        # the year of orders below earns that tier's commission (a tier dated today would leave the history with none).
+        TierChange.objects.filter(creator=creator, effective_from__gt=creator.start_date).update(effective_from=creator.start_date)
         creators.append((creator, series))
     with connection.cursor() as cursor:
         total = sum(sum(series) for _c, series in creators)

@@ -5,7 +5,7 @@ million order lines; one statement per step, not a Python loop per line).
   index makes a second impossible): rate = the platform's rate when the platform pays the creator,
   else the creator's own rate > the product's rate > the creator's tier default, all as in force
   on the order date (the same resolution as the profit waterfall). amount = sales × rate, rounded
-  half-up to the cent. It is payable once the return window after delivery has passed. Seller-paid
+  half-up to the cent. A line whose rate is zero (a distributor buying at a margin) gets none. It is payable once the return window after delivery has passed. Seller-paid
   lines are posted to the ledger, one journal entry per creator and run.
 - **Clawback**: when units come back, a negative line takes the commission down to what the units
   kept earn (one per return: unique on the line and its returned count), payable at once; after a
@@ -84,7 +84,7 @@ rated AS (
     LEFT JOIN creators_tierband b ON b.policy_id = po.policy_id AND b.tier = ton.tier
     LEFT JOIN product_rate pr ON pr.product_id = t.product_id AND pr.day = t.day
 )
-SELECT *, round(base * rate, 2) AS amount FROM rated
+SELECT *, round(base * rate, 2) AS amount FROM rated WHERE rate > 0  -- no commission terms (e.g. a distributor buying at a margin): no line
 """
 
 _POST = """

@@ -120,3 +120,27 @@ def test_clawback_before_payout_nets_on_the_statement_and_after_payout_carries_a
     dec = Statement.objects.get(creator=bo, period=december)
     assert (dec.opening, dec.lines_total, dec.closing, dec.payout_due, dec.carried_forward) == (D("0"), D("-90.00"), D("-90.00"), D("0"), D("-90.00"))
     assert ledger_problems() == []
+
+
+def test_accrual_resolves_rates_in_sql_as_the_waterfall_does(shop):
+    from django.utils import timezone
+
+    from commissions.models import ProductCommissionRate
+    from commissions.services.waterfall import order_profit
+
+    soon = timezone.now() + timedelta(days=5)
+    other = make_sku("CM-2")
+    ProductCommissionRate.objects.create(product=other.product, rate=D("0.1800"), valid_from=date(2026, 1, 1))
+    tiered = make_creator("tia.tier", tier="A")  # A's default is 15%
+    own = make_creator("oli.own", tier="A", commission_rate_override=D("0.1950"))
+    orders = {
+        "tier": delivered_order(tiered, shop["sku"], "R-1", price="19.99", delivered=soon),
+        "product": delivered_order(tiered, other, "R-2", price="19.99", delivered=soon),
+        "creator": delivered_order(own, other, "R-3", price="19.99", quantity=3, delivered=soon),
+    }
+    accrue(now=soon + timedelta(minutes=1))
+    for source, order in orders.items():
+        line = CommissionLine.objects.get(order=order)
+        expected = order_profit(order).lines[0]
+        assert (line.rate_source, line.rate, line.amount) == (source, expected.commission_rate, expected.commission)
+    assert [CommissionLine.objects.get(order=o).amount for o in orders.values()] == [D("3.00"), D("3.60"), D("11.69")]
