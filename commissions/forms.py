@@ -20,6 +20,24 @@ class FeeScheduleForm(forms.Form):
     refund_admin_fee = forms.DecimalField(label=_("Refund admin fee (percent of the referral fee)"), initial=0, **PERCENT)
     refund_admin_fee_cap = forms.DecimalField(label=_("Refund admin fee cap per SKU"), required=False, max_digits=10, decimal_places=2)
     shipping_estimate = forms.DecimalField(label=_("Shipping per shipment (estimate)"), initial=Decimal("5.00"), max_digits=10, decimal_places=2)
+    zone_estimates = forms.CharField(label=_("Shipping by zone 1–8 (optional)"), required=False,
+                                     help_text=_("Eight amounts, e.g. 4.20, 4.40, 4.70, 5.10, 5.60, 6.20, 6.90, 7.80. A shipment's zone comes "
+                                                 "from the distance between its warehouse and the buyer; a label cost entered when shipping "
+                                                 "beats any estimate."))
+
+    def clean_zone_estimates(self):
+        from decimal import InvalidOperation
+
+        text = (self.cleaned_data.get("zone_estimates") or "").strip()
+        if not text:
+            return []
+        try:
+            values = [Decimal(v.strip()) for v in text.replace(";", ",").split(",") if v.strip()]
+        except InvalidOperation:
+            raise forms.ValidationError(_("Write eight amounts separated by commas.")) from None
+        if len(values) != 8 or any(v < 0 or v != v.quantize(Decimal("0.01")) for v in values):
+            raise forms.ValidationError(_("Write eight amounts in cents, none negative, separated by commas."))
+        return values
 
     def __init__(self, *args, **kwargs):
         from inventory.models import Category

@@ -4,6 +4,7 @@ date applies."""
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -32,6 +33,9 @@ class FeeSchedule(models.Model):
     refund_admin_fee_cap = MoneyField(_("refund admin fee cap per SKU"), max_digits=10, decimal_places=2, default_currency="USD",
                                       null=True, blank=True)
     shipping_estimate = MoneyField(_("shipping per shipment (estimate)"), max_digits=10, decimal_places=2, default_currency="USD", default=0)
+    # Estimates by shipping zone 1–8 (distance from the warehouse, as US carriers count zones); empty = the flat estimate.
+    zone_estimates = ArrayField(models.DecimalField(max_digits=10, decimal_places=2), size=8, default=list, blank=True,
+                                verbose_name=_("shipping estimate by zone"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -43,7 +43,7 @@ def fees(request):
                 channel=d["channel"], category_id=d["category"].pk if d["category"] else None, valid_from=d["valid_from"], valid_to=d["valid_to"],
                 marketplace_fee_rate=d["marketplace_fee"] / HUNDRED, payment_fee_rate=d["payment_fee"] / HUNDRED,
                 refund_admin_fee_rate=d["refund_admin_fee"] / HUNDRED, refund_admin_fee_cap=d["refund_admin_fee_cap"],
-                shipping_estimate=d["shipping_estimate"], currency=seller_base_currency()))
+                shipping_estimate=d["shipping_estimate"], currency=seller_base_currency(), zone_estimates=d["zone_estimates"]))
         except ValidationError as exc:
             _errors_to_form(form, exc)
         else:

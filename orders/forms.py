@@ -60,6 +60,7 @@ LineFormSet = forms.formset_factory(LineForm, extra=4, max_num=50)
 class TrackingForm(forms.Form):
     carrier = forms.CharField(label=_("Carrier"), max_length=40)
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=80)
+    shipping_cost = forms.DecimalField(label=_("Label cost"), required=False, min_value=0, max_digits=10, decimal_places=2)
 
 
 class ScanForm(forms.Form):

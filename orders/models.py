@@ -201,6 +201,8 @@ class Shipment(models.Model):
     picked_at = models.DateTimeField(null=True, blank=True)
     packed_at = models.DateTimeField(null=True, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
+    # What the carrier label actually cost (entered when shipping); the profit waterfall uses it over any estimate.
+    shipping_cost = models.DecimalField(_("label cost"), max_digits=10, decimal_places=2, null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     tracking_pushed_at = models.DateTimeField(null=True, blank=True)
     push_error = models.CharField(max_length=500, blank=True)

@@ -103,7 +103,8 @@ def ship(request, warehouse_id: int, shipment_id: int):
     shipment = get_object_or_404(Shipment, pk=shipment_id, warehouse=warehouse)
     form = TrackingForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Enter both the carrier and the tracking number."))
+        messages.error(request, _("The label cost must be an amount of 0 or more, like 6.25.") if "shipping_cost" in form.errors
+                       else _("Enter both the carrier and the tracking number."))
     else:
         try:
             shipment_ship(shipment_id=shipment.pk, actor=request.user, **form.cleaned_data)

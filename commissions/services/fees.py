@@ -34,6 +34,7 @@ class FeeInput:
     refund_admin_fee_cap: Decimal | None
     shipping_estimate: Decimal
     currency: str = "USD"
+    zone_estimates: list[Decimal] | None = None
 
 
 def _rate_problem(value: Decimal, field: str) -> dict:
@@ -54,6 +55,9 @@ def fee_schedule_save(data: FeeInput) -> FeeSchedule:
         errors["valid_to"] = _("the last day is before the first day")
     if data.shipping_estimate is None or data.shipping_estimate < 0:
         errors["shipping_estimate"] = _("shipping cannot be negative")
+    zones = list(data.zone_estimates or [])
+    if zones and (len(zones) != 8 or any(z < 0 for z in zones)):
+        errors["zone_estimates"] = _("give eight amounts, one per zone 1–8, none negative; or leave it empty")
     if data.refund_admin_fee_cap is not None and data.refund_admin_fee_cap < 0:
         errors["refund_admin_fee_cap"] = _("the cap cannot be negative")
     if errors:
@@ -73,7 +77,7 @@ def fee_schedule_save(data: FeeInput) -> FeeSchedule:
         channel=data.channel, category_id=data.category_id, valid_from=data.valid_from, valid_to=data.valid_to,
         marketplace_fee_rate=data.marketplace_fee_rate, payment_fee_rate=data.payment_fee_rate, refund_admin_fee_rate=data.refund_admin_fee_rate,
         refund_admin_fee_cap=Money(data.refund_admin_fee_cap, data.currency) if data.refund_admin_fee_cap is not None else None,
-        shipping_estimate=Money(data.shipping_estimate, data.currency),
+        shipping_estimate=Money(data.shipping_estimate, data.currency), zone_estimates=zones,
     )
     schedule.full_clean()
     schedule.save()

@@ -2,6 +2,9 @@
 
     net profit = price − FIFO cost − platform fee − creator commission − payment fee − shipping − refund admin fee
 
+Shipping per shipment is what its label cost when that was entered, else the fee schedule's
+estimate for the shipment's zone (distance from warehouse to buyer), else its flat estimate.
+
 Rounding rule (one for all money): every component is rounded half-up to the cent on its own,
 then subtracted, so the parts always add up to the price exactly. Amounts shared by several lines
 (a shipment's shipping, a lot's cost over lines of the same SKU) are split by `allocate`, which
@@ -36,6 +39,32 @@ def allocate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
     for i in order[: abs(left)]:
         parts[i] += step
     return parts
+
+
+# US carriers' zones by distance from the origin, in miles: zone 1 up to 50, 2 up to 150, … 8 beyond 1,800.
+ZONE_LIMITS_MILES = (50, 150, 300, 600, 1000, 1400, 1800)
+
+
+def shipping_zone(km: float) -> int:
+    miles = km / 1.609344
+    return next((zone for zone, limit in enumerate(ZONE_LIMITS_MILES, start=1) if miles <= limit), 8)
+
+
+def shipment_cost(shipment, order, schedule) -> Decimal:
+    """The label cost when it was entered, else the schedule's estimate for the shipment's zone,
+    else its flat estimate."""
+    if shipment is not None and shipment.shipping_cost is not None:
+        return Decimal(shipment.shipping_cost)
+    if schedule is None:
+        return Decimal(0)
+    zones = list(schedule.zone_estimates or [])
+    warehouse = getattr(shipment, "warehouse", None)
+    if len(zones) == 8 and warehouse is not None and order.ship_latitude is not None and order.ship_longitude is not None:
+        from orders.services.routing import great_circle_km
+
+        km = great_circle_km(float(order.ship_latitude), float(order.ship_longitude), float(warehouse.latitude), float(warehouse.longitude))
+        return Decimal(zones[shipping_zone(km) - 1])
+    return Decimal(schedule.shipping_estimate.amount)
 
 
 @dataclass
@@ -89,7 +118,7 @@ def order_profit(order) -> OrderProfit:
             for line in lines}
     # FIFO cost: what each shipment's lots cost, split over its lines of that SKU by units.
     shipment_lines = list(ShipmentLine.objects.filter(order_line__order=order).exclude(shipment__status=ShipmentStatus.CANCELLED)
-                          .select_related("shipment"))
+                          .select_related("shipment__warehouse"))
     consumed_as = {consumption_reference(reference=sl.shipment.reservation_reference, sku_id=sl.sku_id): (sl.shipment.reservation_reference, sl.sku_id)
                    for sl in shipment_lines}
     lot_cost: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
@@ -107,11 +136,14 @@ def order_profit(order) -> OrderProfit:
             continue  # no lots recorded for this shipment
         for sl, part in zip(group, allocate(lot_cost[key], [Decimal(sl.quantity - sl.quantity_returned) for sl in group])):
             cost[sl.order_line_id] += part
-    # Shipping: each live shipment's estimate, split over its lines by price; not routed yet → one shipment for all lines.
+    # Shipping: each live shipment's label cost if entered, else the estimate for its zone, else the flat
+    # estimate; split over its lines by price. Not routed yet → one shipment (flat estimate) for all lines.
     shipping: dict[int, Decimal] = defaultdict(Decimal)
     groups: dict[int, list] = defaultdict(list)
+    shipments = {}
     for sl in shipment_lines:
         groups[sl.shipment_id].append(sl.order_line_id)
+        shipments[sl.shipment_id] = sl.shipment
     if not groups:
         groups[0] = [line.pk for line in lines]
     schedules: dict = {}  # one look-up per category, not per line
@@ -121,9 +153,9 @@ def order_profit(order) -> OrderProfit:
             schedules[category_id] = fee_schedule_in_force(channel=order.channel, category_id=category_id, on=on)
         line._schedule = schedules[category_id]
         result.schedule = result.schedule or line._schedule
-    estimate = Decimal(result.schedule.shipping_estimate.amount) if result.schedule else Decimal(0)
-    for line_ids in groups.values():
-        for line_id, part in zip(line_ids, allocate(estimate, [sold[i] for i in line_ids])):
+    for shipment_id, line_ids in groups.items():
+        this_shipment = shipment_cost(shipments.get(shipment_id), order, result.schedule)
+        for line_id, part in zip(line_ids, allocate(this_shipment, [sold[i] for i in line_ids])):
             shipping[line_id] += part
     creator = order.creator
     rates: dict = {}  # one resolution per product

@@ -489,7 +489,7 @@ def shipment_pack(*, shipment_id: int, actor=None) -> Shipment:
 
 
 @transaction.atomic
-def shipment_ship(*, shipment_id: int, carrier: str, tracking_number: str, actor=None) -> Shipment:
+def shipment_ship(*, shipment_id: int, carrier: str, tracking_number: str, actor=None, shipping_cost=None) -> Shipment:
     """Hand the parcel to the carrier: the reservation is consumed (stock leaves at FIFO cost)
     and the tracking number is pushed to the channel after commit."""
     from inventory.services.reservations import reservation_consume
@@ -512,7 +512,11 @@ def shipment_ship(*, shipment_id: int, carrier: str, tracking_number: str, actor
     shipment.status, shipment.carrier, shipment.tracking_number, shipment.shipped_at = ShipmentStatus.SHIPPED, carrier[:40], tracking_number[:80], now
     shipment.picked_at = shipment.picked_at or now
     shipment.packed_at = shipment.packed_at or now
-    shipment.save(update_fields=["status", "carrier", "tracking_number", "shipped_at", "picked_at", "packed_at"])
+    if shipping_cost is not None:
+        if shipping_cost < 0:
+            raise OrderError(_("The label cost cannot be negative."))
+        shipment.shipping_cost = shipping_cost
+    shipment.save(update_fields=["status", "carrier", "tracking_number", "shipped_at", "picked_at", "packed_at", "shipping_cost"])
     order = _locked(shipment.order_id)
     if order.packed_at is None and not order.shipments.exclude(status__in=[ShipmentStatus.PACKED, ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED]).exists():
         order.packed_at = now

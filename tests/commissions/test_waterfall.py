@@ -140,3 +140,33 @@ def test_finance_edits_fee_schedules_on_the_page_and_bad_input_changes_nothing(s
     assert "between 0% and 100%" in page.content.decode() and not ProductCommissionRate.objects.exists()
     ops = client_for(alpha, make_user(alpha, role=Role.OPERATIONS))
     assert ops.get("/commissions/").status_code == 403
+
+
+def test_shipping_is_the_label_cost_when_entered_else_the_zone_estimate(shop, alpha):
+    zones = [D("4.10"), D("4.40"), D("4.90"), D("5.50"), D("6.10"), D("6.80"), D("7.40"), D("8.30")]
+    tiktok = FeeSchedule.objects.get(channel="manual")
+    tiktok.zone_estimates = zones
+    tiktok.save()
+    receive(shop["sku"], shop["wh"]["CHI"], 10, unit_cost="15.00")
+    near = _sell("WF-Z1", [("WF-1", 1, "29.99")])  # a San Diego buyer, 110 miles from the Los Angeles warehouse: zone 2
+    near.refresh_from_db()
+    assert near.shipments.get().warehouse.code == "LA"
+    assert order_profit(near).lines[0].shipping == D("4.40")
+    from orders.services.pipeline import shipment_pack
+
+    shipment = near.shipments.get()
+    shipment_pack(shipment_id=shipment.pk)
+    shipment_ship(shipment_id=shipment.pk, carrier="UPS", tracking_number="1ZLABEL", shipping_cost=D("6.37"))
+    assert order_profit(near).lines[0].shipping == D("6.37")  # what the label cost beats any estimate
+    # The warehouse form takes the label cost too, and refuses a negative one.
+    warehouse = client_for(alpha, make_user(alpha, role=Role.WAREHOUSE))
+    far = _sell("WF-Z2", [("WF-1", 1, "29.99")])
+    far_shipment = far.shipments.get()
+    shipment_pack(shipment_id=far_shipment.pk)
+    url = f"/warehouses/{far_shipment.warehouse_id}/queue/{far_shipment.pk}/ship/"
+    page = warehouse.post(url, {"carrier": "UPS", "tracking_number": "1ZNEG", "shipping_cost": "-1"}, follow=True).content.decode()
+    far_shipment.refresh_from_db()
+    assert "The label cost must be an amount of 0 or more" in page and far_shipment.status == "packed"
+    warehouse.post(url, {"carrier": "UPS", "tracking_number": "1ZOK", "shipping_cost": "5.05"})
+    far_shipment.refresh_from_db()
+    assert (far_shipment.status, far_shipment.shipping_cost) == ("shipped", D("5.05"))
