@@ -11,6 +11,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # A new seller's schema is migrated in one transaction: the default fee schedules inserted by 0002 still
+        # have deferred foreign-key checks pending, and PostgreSQL refuses to ALTER a table with pending trigger events.
+        migrations.RunSQL("SET CONSTRAINTS ALL IMMEDIATE", reverse_sql=migrations.RunSQL.noop),
         migrations.AddField(
             model_name='feeschedule',
             name='zone_estimates',
