@@ -290,7 +290,7 @@ def statement_action(request, statement_id: int, action: str):
         messages.success(request, {"confirm": _("Statement confirmed."), "dispute": _("Dispute recorded."),
                                    "resolve": _("Dispute resolved; the statement was issued again."), "approve": _("Statement approved for payout."),
                                    "pay": _("Payment recorded.")}[action])
-    return redirect(request.POST.get("next") or reverse("commissions:statement", args=[statement_id]))
+    return redirect("commissions:statement", statement_id=statement_id)
 
 
 def disputes(request):

@@ -14,7 +14,7 @@ from commissions.services.checks import ledger_problems
 from commissions.services.ledger import creator_balance
 from commissions.services.settlement import period_close
 from commissions.services.statements import (
-    payout_batch_create, payout_batch_paid, statement_approve, statement_confirm, statement_dispute, statement_pay, statement_resolve,
+    payout_batch_create, payout_batch_paid, statement_approve, statement_confirm, statement_pay,
 )
 from orders.models import Order, OrderLine, OrderStatus
 from tests.creators.factories import make_creator
