@@ -67,6 +67,24 @@ class ProductRateForm(forms.Form):
         return data
 
 
+class MarginPlanForm(forms.Form):
+    creator = forms.ModelChoiceField(label=_("Distributor or wholesale buyer"), queryset=None)
+    discount = forms.DecimalField(label=_("Discount off list price (%)"), **PERCENT,
+                                  help_text=_("They buy at the list price less this; on orders they sell on at retail that you ship, "
+                                              "you owe them the sale less that price."))
+    valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_to = forms.DateField(label=_("Valid to (last day)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        from commissions.services.margins import MARGIN_KINDS
+        from creators.models import Creator
+
+        super().__init__(*args, **kwargs)
+        self.fields["creator"].queryset = Creator.objects.filter(kind__in=MARGIN_KINDS).order_by("handle")
+        self.fields["creator"].label_from_instance = lambda c: f"@{c.handle} · {c.get_kind_display()}"
+
+
 class SettlementSettingsForm(forms.Form):
     return_window_days = forms.IntegerField(label=_("Return window (days after delivery)"), min_value=0, max_value=365)
     minimum_payout = forms.DecimalField(label=_("Minimum payout"), min_value=0, max_digits=12, decimal_places=2)

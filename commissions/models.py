@@ -70,6 +70,30 @@ class ProductCommissionRate(models.Model):
         ]
 
 
+class MarginPlan(models.Model):
+    """A distributor's or wholesale buyer's price terms, dated: they buy at the SKU's list price
+    less `discount_rate` (rounded half-up to the cent per unit). On their wholesale orders that
+    price is what they pay and they earn nothing more; on orders they sell on at retail that we
+    ship (dropship), we owe them the difference between the sale and that price, settled like a
+    commission. At most one plan per buyer is in force on any day."""
+
+    creator = models.ForeignKey("creators.Creator", on_delete=models.PROTECT, related_name="margin_plans", verbose_name=_("distributor"))
+    discount_rate = models.DecimalField(_("discount off list price"), **RATE_DIGITS)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("margin plan")
+        verbose_name_plural = _("margin plans")
+        ordering = ["creator_id", "-valid_from"]
+        constraints = [
+            models.CheckConstraint(condition=Q(discount_rate__gte=0, discount_rate__lte=1), name="margin_plan_0_to_100_percent"),
+            models.CheckConstraint(condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")), name="margin_plan_dates_in_order"),
+        ]
+
+
 # ============================================================================ accrual, ledger, settlement
 MONEY_DIGITS = {"max_digits": 14, "decimal_places": 2}
 
@@ -283,6 +307,8 @@ class CommissionLine(models.Model):
     amount = models.DecimalField(_("commission"), **MONEY_DIGITS)
     currency = models.CharField(_("currency"), max_length=3)
     platform_paid = models.BooleanField(_("paid by the platform"), default=False)
+    # Margin-plan lines: the buyer's unit price under the plan; they earn sales − plan_price × units.
+    plan_price = models.DecimalField(_("plan unit price"), **MONEY_DIGITS, null=True, blank=True)
     # The line's returned units this line brings it to (0 for most accruals): one clawback per return.
     returned_through = models.PositiveIntegerField(default=0)
     earned_at = models.DateTimeField(_("earned at"))

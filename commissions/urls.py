@@ -21,4 +21,5 @@ urlpatterns = [
     path("reconciliation/", views.reconciliation, name="reconciliation"),
     path("fees/", views.fees, name="fees"),
     path("fees/<int:schedule_id>/end/", views.fee_end, name="fee_end"),
+    path("fees/plans/<int:plan_id>/end/", views.margin_plan_end_view, name="margin_plan_end"),
 ]

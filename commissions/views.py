@@ -17,16 +17,18 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from commissions.forms import FeeScheduleForm, ProductRateForm
-from commissions.models import FeeSchedule, ProductCommissionRate
+from commissions.forms import FeeScheduleForm, MarginPlanForm, ProductRateForm
+from commissions.models import FeeSchedule, MarginPlan, ProductCommissionRate
 from commissions.services.fees import FeeInput, fee_schedule_end, fee_schedule_save
+from commissions.services.margins import PlanInput, margin_plan_end, margin_plan_save
 from erp.l10n import business_today, seller_base_currency
 
 HUNDRED = Decimal(100)
 
 
 def _errors_to_form(form, exc: ValidationError) -> None:
-    names = {"marketplace_fee_rate": "marketplace_fee", "payment_fee_rate": "payment_fee", "refund_admin_fee_rate": "refund_admin_fee"}
+    names = {"marketplace_fee_rate": "marketplace_fee", "payment_fee_rate": "payment_fee", "refund_admin_fee_rate": "refund_admin_fee",
+             "discount_rate": "discount"}
     for field, errors in exc.message_dict.items():
         field = names.get(field, field)
         form.add_error(field if field in form.fields else None, errors)
@@ -54,11 +56,38 @@ def fees(request):
         ProductCommissionRate.objects.create(product=d["product"], rate=d["rate"] / HUNDRED, valid_from=d["valid_from"], valid_to=d["valid_to"])
         messages.success(request, _("Commission rate for %(product)s saved.") % {"product": d["product"].title})
         return redirect("commissions:fees")
+    plan_form = MarginPlanForm(request.POST if request.POST.get("form") == "plan" else None, initial={"valid_from": business_today()})
+    if request.method == "POST" and request.POST.get("form") == "plan" and plan_form.is_valid():
+        d = plan_form.cleaned_data
+        try:
+            margin_plan_save(PlanInput(creator=d["creator"], discount_rate=d["discount"] / HUNDRED, valid_from=d["valid_from"],
+                                       valid_to=d["valid_to"], note=d["note"]))
+        except ValidationError as exc:
+            _errors_to_form(plan_form, exc)
+        else:
+            messages.success(request, _("Margin plan for @%(handle)s saved.") % {"handle": d["creator"].handle})
+            return redirect("commissions:fees")
     return render(request, "commissions/fees.html", {
         "schedules": FeeSchedule.objects.select_related("category").order_by("channel", "category__name", "-valid_from"),
         "rates": ProductCommissionRate.objects.select_related("product").order_by("product__title", "-valid_from")[:200],
-        "form": form, "rate_form": rate_form, "today": business_today(),
+        "plans": MarginPlan.objects.select_related("creator").order_by("creator__handle", "-valid_from")[:200],
+        "form": form, "rate_form": rate_form, "plan_form": plan_form, "today": business_today(),
     })
+
+
+@require_POST
+def margin_plan_end_view(request, plan_id: int):
+    last_day = parse_date(request.POST.get("last_day", "") or "")
+    if last_day is None:
+        messages.error(request, _("Enter the last day the plan applies."))
+        return redirect("commissions:fees")
+    try:
+        margin_plan_end(plan_id=plan_id, last_day=last_day)
+    except (ValidationError, MarginPlan.DoesNotExist) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, _("The plan now ends on %(day)s.") % {"day": last_day.isoformat()})
+    return redirect("commissions:fees")
 
 
 @require_POST

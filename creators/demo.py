@@ -61,6 +61,7 @@ def _copy_orders(rows_orders, rows_lines) -> None:
 
 
 def demo_creators_seed(*, seed: int = 11) -> bool:
+    from commissions.models import MarginPlan
     from inventory.models import SKU
     from warehouses.models import Warehouse
 
@@ -71,7 +72,8 @@ def demo_creators_seed(*, seed: int = 11) -> bool:
     skus = list(SKU.objects.filter(is_active=True).order_by("pk"))
     if not skus:
         return False
-    prices = {s.pk: (Decimal(s.default_unit_cost.amount) * Decimal("2.6")).quantize(Decimal("0.01")) + Decimal("4.99") for s in skus}
+    prices = {s.pk: Decimal(s.list_price.amount) if s.list_price is not None else
+              (Decimal(s.default_unit_cost.amount) * Decimal("2.6")).quantize(Decimal("0.01")) + Decimal("4.99") for s in skus}
     this = this_month()
     months = [add_months(this, -(MONTHS - 1 - i)) for i in range(MONTHS)]
     today = business_today()
@@ -100,6 +102,8 @@ def demo_creators_seed(*, seed: int = 11) -> bool:
         # The creator has worked with the seller since their start date: their first tier dates from then, so
         # the year of orders below earns that tier's commission (a tier dated today would leave the history with none).
         TierChange.objects.filter(creator=creator, effective_from__gt=creator.start_date).update(effective_from=creator.start_date)
+        if kind != CreatorKind.CREATOR:  # distributors buy at 30% off list (their wholesale orders below are priced so)
+            MarginPlan.objects.create(creator=creator, discount_rate=Decimal("0.30"), valid_from=creator.start_date, note="Distributor agreement")
         creators.append((creator, series))
     with connection.cursor() as cursor:
         total = sum(sum(series) for _c, series in creators)
@@ -111,7 +115,8 @@ def demo_creators_seed(*, seed: int = 11) -> bool:
     next_id = iter(ids)
     rates = {"S": Decimal("0.20"), "A": Decimal("0.15"), "B": Decimal("0.10"), "": Decimal("0.10")}
     for creator, series in creators:
-        rate = creator.commission_rate_override or rates[creator.tier]
+        # Distributors earn their margin by buying at the plan price, not a commission.
+        rate = (creator.commission_rate_override or rates[creator.tier]) if creator.kind == CreatorKind.CREATOR else Decimal(0)
         platform_paid = creator.kind == CreatorKind.CREATOR
         for month, count in zip(months, series):
             last_day = min(month_end(month), today)
@@ -131,7 +136,7 @@ def demo_creators_seed(*, seed: int = 11) -> bool:
                                     creator.pk, platform_paid, status, "USD", placed, placed))
                 sku = rng.choice(popular) if rng.random() < 0.7 else rng.choice(skus)
                 qty = 1 if channel == "tiktok_shop" else rng.randrange(6, 24)
-                price = prices[sku.pk] if channel == "tiktok_shop" else (prices[sku.pk] * Decimal("0.7")).quantize(Decimal("0.01"))
+                price = prices[sku.pk] if channel == "tiktok_shop" else (prices[sku.pk] * Decimal("0.7")).quantize(Decimal("0.01"), ROUND_HALF_UP)
                 discount = Decimal("0.00") if rng.random() < 0.8 else Decimal("2.00")
                 commission = ((price * qty - discount) * rate).quantize(Decimal("0.01"), ROUND_HALF_UP)
                 returned = 1 if status == "completed" and rng.random() < 0.04 else 0

@@ -55,6 +55,7 @@ def demo_inventory_seed(*, seed: int = 7) -> bool:
                 skus.append(SKU.objects.create(
                     code=code, product=product, title=f"{title} {shade}".strip(), weight_grams=rng.randrange(30, 400),
                     default_unit_cost=cost_money, safety_stock_units=rng.choice([0, 10, 20]),
+                    list_price=Money((cost * Decimal("2.6")).quantize(Decimal("0.01")) + Decimal("4.99"), "USD"),
                     preferred_supplier=suppliers[1] if category_name == "Tools" else suppliers[0],
                 ))
     ninety_days_ago = timezone.now() - timedelta(days=90)

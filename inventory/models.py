@@ -53,6 +53,9 @@ class SKU(models.Model):
     title = models.CharField(_("title"), max_length=200)
     weight_grams = models.PositiveIntegerField(_("weight (g)"), default=0)
     default_unit_cost = MoneyField(_("default unit cost"), max_digits=12, decimal_places=4, default_currency="USD", default=0)
+    # The retail list price (in the seller's currency): distributors' margin plans price off it.
+    list_price = MoneyField(_("list price"), max_digits=12, decimal_places=2, default_currency="USD", null=True, blank=True,
+                            help_text=_("The retail price; a distributor's margin plan gives them a discount off it."))
     is_active = models.BooleanField(_("active"), default=True)
     preferred_supplier = models.ForeignKey(
         "Supplier", on_delete=models.SET_NULL, null=True, blank=True, related_name="skus", verbose_name=_("preferred supplier")

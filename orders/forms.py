@@ -44,13 +44,14 @@ class ManualOrderForm(forms.Form):
 class LineForm(forms.Form):
     sku = forms.CharField(label=_("SKU"), max_length=64, required=False)
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, required=False)
-    unit_price = forms.DecimalField(label=_("Unit price"), min_value=0, max_digits=12, decimal_places=2, required=False)
+    unit_price = forms.DecimalField(label=_("Unit price"), min_value=0, max_digits=12, decimal_places=2, required=False,
+                                    help_text=_("Leave empty on a wholesale order to use the buyer's margin plan price."))
     discount = forms.DecimalField(label=_("Discount"), min_value=0, max_digits=12, decimal_places=2, required=False)
 
     def clean(self):
         data = super().clean()
-        if data.get("sku") and (not data.get("quantity") or data.get("unit_price") is None):
-            raise forms.ValidationError(_("Give the quantity and the unit price of %(sku)s.") % {"sku": data["sku"]})
+        if data.get("sku") and not data.get("quantity"):  # a blank unit price: the buyer's margin plan prices a wholesale line
+            raise forms.ValidationError(_("Give the quantity of %(sku)s.") % {"sku": data["sku"]})
         return data
 
 

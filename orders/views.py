@@ -14,11 +14,11 @@ from creators.models import Creator
 from erp.csvimport import csv_import_view
 from inventory.exceptions import InventoryError
 from erp.csvutil import csv_response, wants_excel
-from erp.l10n import duration_text
+from erp.l10n import business_today, duration_text, seller_base_currency
 from orders import selectors
 from orders.exceptions import OrderError
 from orders.forms import BulkForm, LineFormSet, ManualOrderForm, OrderFilterForm
-from orders.models import Channel, ExceptionReason, Order, OrderStatus
+from orders.models import Channel, ExceptionReason, Order, OrderStatus, OrderType
 from orders.services import pipeline
 from orders.services.sla import pack_clock_state, ship_clock_state
 
@@ -220,7 +220,22 @@ def order_create(request):
         data = form.cleaned_data
         intake_lines = [IntakeLine(sku=l["sku"], quantity=l["quantity"], unit_price=l["unit_price"], discount=l.get("discount") or 0)
                         for l in lines.cleaned_data if l.get("sku")]
-        if not intake_lines:
+        unpriced = [line for line in intake_lines if line.unit_price is None]
+        if unpriced and data["order_type"] != OrderType.WHOLESALE:
+            form.add_error(None, _("Give the unit price of %(skus)s; only a wholesale order can take its buyer's margin plan price.") % {
+                "skus": ", ".join(line.sku for line in unpriced)})
+        elif unpriced:
+            from commissions.services.margins import plan_prices
+
+            prices, reasons = plan_prices(creator=data["creator"], codes=[line.sku for line in unpriced], currency=seller_base_currency(),
+                                          on=business_today())
+            for line in unpriced:
+                line.unit_price = prices.get(line.sku.lower())
+                if line.unit_price is None and line.sku.lower() in reasons:
+                    form.add_error(None, f"{line.sku}: {reasons[line.sku.lower()]}")
+        if form.errors:
+            pass  # shown with the form below
+        elif not intake_lines:
             form.add_error(None, _("Add at least one line."))
         else:
             from orders.services.intake import lines_match
@@ -239,7 +254,7 @@ def order_create(request):
                         while Order.objects.filter(channel=Channel.MANUAL, external_id=number).exists():
                             number += "a"
                     order, _created = order_upsert(Intake(
-                        channel=Channel.MANUAL, external_id=number, order_type=data["order_type"], creator_id=data["creator"].pk if data["creator"] else None,
+                        channel=Channel.MANUAL, external_id=number, order_type=data["order_type"], currency=seller_base_currency(), creator_id=data["creator"].pk if data["creator"] else None,
                         address={k: v for k, v in data.items() if k.startswith("ship_")}, lines=intake_lines), actor=request.user)
                 messages.success(request, _("Order %(n)s created; routing it now.") % {"n": number})
                 return redirect("orders:detail", order_id=order.pk)

@@ -5,7 +5,10 @@ million order lines; one statement per step, not a Python loop per line).
   index makes a second impossible): rate = the platform's rate when the platform pays the creator,
   else the creator's own rate > the product's rate > the creator's tier default, all as in force
   on the order date (the same resolution as the profit waterfall). amount = sales × rate, rounded
-  half-up to the cent. A line whose rate is zero (a distributor buying at a margin) gets none. It is payable once the return window after delivery has passed. Seller-paid
+  half-up to the cent. A distributor with a margin plan in force earns nothing on wholesale orders
+  (they bought at the plan price) and, on other orders, sales − plan price × units (see
+  services/margins.py); a SKU the plan cannot price falls back to the rates. A line that earns
+  nothing gets no commission line. It is payable once the return window after delivery has passed. Seller-paid
   lines are posted to the ledger, one journal entry per creator and run.
 - **Clawback**: when units come back, a negative line takes the commission down to what the units
   kept earn (one per return: unique on the line and its returned count), payable at once; after a
@@ -44,7 +47,7 @@ WITH todo AS (
            ol.quantity - ol.quantity_returned AS units, ol.quantity_returned AS returned,
            round(ol.unit_price * (ol.quantity - ol.quantity_returned)
                  - ol.discount * (ol.quantity - ol.quantity_returned) / ol.quantity, 2) AS base,
-           ol.commission_rate AS line_rate, s.product_id
+           ol.commission_rate AS line_rate, s.product_id, o.order_type, s.list_price, s.list_price_currency
     FROM orders_orderline ol
     JOIN orders_order o ON o.id = ol.order_id
     LEFT JOIN inventory_sku s ON s.id = ol.sku_id
@@ -62,7 +65,10 @@ tier_on AS (
         (SELECT tc.to_tier FROM creators_tierchange tc WHERE tc.creator_id = cd.creator_id AND tc.effective_from <= cd.day
          ORDER BY tc.effective_from DESC, tc.id DESC LIMIT 1),
         (SELECT tc.from_tier FROM creators_tierchange tc WHERE tc.creator_id = cd.creator_id ORDER BY tc.effective_from, tc.id LIMIT 1),
-        c.tier) AS tier, c.commission_rate_override AS override
+        c.tier) AS tier, c.commission_rate_override AS override,
+        CASE WHEN c.kind IN ('distributor', 'wholesale') THEN
+            (SELECT mp.discount_rate FROM commissions_marginplan mp WHERE mp.creator_id = cd.creator_id AND mp.valid_from <= cd.day
+             AND (mp.valid_to IS NULL OR mp.valid_to >= cd.day) ORDER BY mp.valid_from DESC LIMIT 1) END AS discount
     FROM (SELECT DISTINCT creator_id, day FROM todo) cd JOIN creators_creator c ON c.id = cd.creator_id
 ),
 product_rate AS (
@@ -71,20 +77,33 @@ product_rate AS (
         ORDER BY r.valid_from DESC LIMIT 1) AS rate
     FROM (SELECT DISTINCT product_id, day FROM todo WHERE product_id IS NOT NULL) pd
 ),
+priced AS (
+    SELECT t.*, ton.tier, ton.override, ton.discount,
+           CASE WHEN ton.discount IS NOT NULL AND t.list_price IS NOT NULL AND t.list_price_currency = t.currency
+                THEN round(t.list_price * (1 - ton.discount), 2) END AS plan_price
+    FROM todo t JOIN tier_on ton ON ton.creator_id = t.creator_id AND ton.day = t.day
+),
 rated AS (
     SELECT t.*,
            CASE WHEN t.platform AND t.line_rate IS NOT NULL THEN t.line_rate
-                ELSE COALESCE(ton.override, pr.rate, b.default_rate, 0) END AS rate,
+                WHEN t.discount IS NOT NULL AND t.order_type = 'wholesale' THEN 0
+                WHEN t.plan_price IS NOT NULL THEN t.discount
+                ELSE COALESCE(t.override, pr.rate, b.default_rate, 0) END AS rate,
            CASE WHEN t.platform AND t.line_rate IS NOT NULL THEN 'platform'
-                WHEN ton.override IS NOT NULL THEN 'creator' WHEN pr.rate IS NOT NULL THEN 'product'
+                WHEN t.discount IS NOT NULL AND t.order_type = 'wholesale' THEN 'plan'
+                WHEN t.plan_price IS NOT NULL THEN 'margin'
+                WHEN t.override IS NOT NULL THEN 'creator' WHEN pr.rate IS NOT NULL THEN 'product'
                 WHEN b.default_rate IS NOT NULL THEN 'tier' ELSE '' END AS rate_source
-    FROM todo t
-    JOIN tier_on ton ON ton.creator_id = t.creator_id AND ton.day = t.day
+    FROM priced t
     JOIN policy_on po ON po.day = t.day
-    LEFT JOIN creators_tierband b ON b.policy_id = po.policy_id AND b.tier = ton.tier
+    LEFT JOIN creators_tierband b ON b.policy_id = po.policy_id AND b.tier = t.tier
     LEFT JOIN product_rate pr ON pr.product_id = t.product_id AND pr.day = t.day
 )
-SELECT *, round(base * rate, 2) AS amount FROM rated WHERE rate > 0  -- no commission terms (e.g. a distributor buying at a margin): no line
+SELECT * FROM (
+    SELECT *, CASE WHEN rate_source = 'margin' THEN greatest(base - plan_price * units, 0) ELSE round(base * rate, 2) END AS amount FROM rated
+) a
+-- nothing owed (a wholesale buyer who bought at their plan price, no commission terms): no line
+WHERE CASE WHEN rate_source = 'margin' THEN amount > 0 ELSE rate > 0 END
 """
 
 _POST = """
@@ -99,9 +118,9 @@ WITH e AS (
     UNION ALL SELECT id, 'creator', creator_id, -amount, currency FROM e
 )
 INSERT INTO commissions_commissionline (creator_id, order_id, order_line_id, kind, units, base, rate, rate_source, amount, currency,
-                                        platform_paid, returned_through, earned_at, payable_at, entry_id, created_at)
+                                        platform_paid, returned_through, earned_at, payable_at, entry_id, created_at, plan_price)
 SELECT a.creator_id, a.order_id, a.line_id, 'accrual', a.units, a.base, a.rate, a.rate_source, a.amount, a.currency,
-       a.platform, a.returned, a.delivered_at, a.delivered_at + %(window)s, e.id, %(now)s
+       a.platform, a.returned, a.delivered_at, a.delivered_at + %(window)s, e.id, %(now)s, CASE WHEN a.rate_source = 'margin' THEN a.plan_price END
 FROM _accrue a LEFT JOIN e ON NOT a.platform AND e.creator_id = a.creator_id AND e.currency = a.currency
 """
 
@@ -144,14 +163,17 @@ def clawback_order(*, order_id: int, now=None) -> list[CommissionLine]:
             continue
         kept = ol.quantity - ol.quantity_returned
         sales = money_round_cents(Decimal(ol.unit_price.amount) * kept - Decimal(ol.discount.amount) * kept / ol.quantity)
-        target = money_round_cents(sales * accrual.rate)
+        if accrual.plan_price is not None:  # a margin-plan line: the kept units' sales less the plan price
+            target = max(sales - accrual.plan_price * kept, Decimal(0))
+        else:
+            target = money_round_cents(sales * accrual.rate)
         so_far = sum((c.amount for c in history), Decimal(0))
         if target == so_far or any(c.returned_through >= ol.quantity_returned and c.kind == LineKind.CLAWBACK for c in history):
             continue
         line = CommissionLine(
             creator_id=accrual.creator_id, order_id=order_id, order_line=ol, kind=LineKind.CLAWBACK,
             units=kept - sum(c.units for c in history), base=sales - sum((c.base for c in history), Decimal(0)),
-            rate=accrual.rate, rate_source=accrual.rate_source, amount=target - so_far, currency=accrual.currency,
+            rate=accrual.rate, rate_source=accrual.rate_source, plan_price=accrual.plan_price, amount=target - so_far, currency=accrual.currency,
             platform_paid=accrual.platform_paid, returned_through=ol.quantity_returned, earned_at=now, payable_at=now,
         )
         if not accrual.platform_paid:

@@ -15,6 +15,9 @@ CHECKS = [
      "LEFT JOIN orders_order o ON o.id = l.order_id LEFT JOIN commissions_statement s ON s.id = l.statement_id "
      "JOIN orders_orderline ol ON ol.id = l.order_line_id "
      "WHERE c.id IS NULL OR o.id IS NULL OR ol.order_id <> l.order_id OR (l.statement_id IS NOT NULL AND s.id IS NULL)"),
+    ("margin-plan accruals that are not their sales less the plan price",
+     "SELECT id FROM commissions_commissionline WHERE kind = 'accrual' AND (rate_source = 'margin') <> (plan_price IS NOT NULL) "
+     "OR (plan_price IS NOT NULL AND kind = 'accrual' AND amount <> greatest(base - plan_price * units, 0))"),
     ("seller-paid lines missing from the ledger, or platform-paid lines in it",
      "SELECT id FROM commissions_commissionline WHERE (entry_id IS NULL) <> platform_paid"),
     ("creators whose ledger balance is not lines + adjustments − payouts",

@@ -75,11 +75,12 @@ class LineProfit:
     platform_fee: Decimal
     commission: Decimal
     commission_rate: Decimal
-    commission_source: str  # creator / product / tier / platform / ""
+    commission_source: str  # creator / product / tier / platform / margin (plan: sales − plan price) / plan (wholesale at plan price) / ""
     payment_fee: Decimal
     shipping: Decimal
     refund_admin_fee: Decimal
     platform_pays_commission: bool
+    plan_price: Decimal | None = None  # margin-plan lines: the buyer's unit price under the plan
 
     @property
     def net(self) -> Decimal | None:
@@ -103,10 +104,11 @@ def order_profit(order) -> OrderProfit:
     """The waterfall of every line of `order`, from its fee schedule, commission rates, FIFO
     cost lots and shipments."""
     from commissions.services.fees import fee_schedule_in_force
+    from commissions.services.margins import MARGIN_KINDS, margin_plan_in_force, plan_unit_price
     from commissions.services.rates import commission_rate_for
     from inventory.models import LotConsumption
     from inventory.services.reservations import consumption_reference
-    from orders.models import ShipmentLine, ShipmentStatus
+    from orders.models import OrderType, ShipmentLine, ShipmentStatus
 
     on = business_date_of(order.placed_at)
     lines = list(order.lines.select_related("sku__product"))
@@ -159,12 +161,21 @@ def order_profit(order) -> OrderProfit:
             shipping[line_id] += part
     creator = order.creator
     rates: dict = {}  # one resolution per product
+    plan = margin_plan_in_force(creator_id=order.creator_id, on=on) if creator is not None and creator.kind in MARGIN_KINDS else None
     for line in lines:
         schedule = line._schedule
         price = sold[line.pk]
         fee_rate = schedule.marketplace_fee_rate if schedule else Decimal(0)
+        commission = None
+        units_left = line.quantity - line.quantity_returned
+        plan_price = plan_unit_price(plan, line.sku if line.sku_id else None, order.currency)
         if order.platform_pays_commission and line.commission_rate is not None:
             rate, source = line.commission_rate, "platform"
+        elif plan is not None and order.order_type == OrderType.WHOLESALE:
+            rate, source = Decimal(0), "plan"  # they bought at the plan price: their margin is theirs to make
+        elif plan_price is not None:  # sold on at retail, shipped by us: we owe them the sale less the plan price
+            rate, source = plan.discount_rate, "margin"
+            commission = max(price - plan_price * units_left, Decimal(0))
         else:
             product_id = line.sku.product_id if line.sku_id else None
             if product_id not in rates:
@@ -176,14 +187,14 @@ def order_profit(order) -> OrderProfit:
             refund_admin = money_round_cents(returned_value * fee_rate * schedule.refund_admin_fee_rate)
             if schedule.refund_admin_fee_cap is not None:
                 refund_admin = min(refund_admin, Decimal(schedule.refund_admin_fee_cap.amount))
-        units_left = line.quantity - line.quantity_returned
         # Known once every unit shipped and the stock ledger recorded the lots it took (history imported
         # without the ledger has none: its cost stays unknown rather than zero).
         recorded = line.pk in cost
         known_cost = cost[line.pk] if recorded and shipped_units.get(line.pk, 0) >= line.quantity else (Decimal(0) if units_left == 0 else None)
         result.lines.append(LineProfit(
             line=line, price=price, cost=money_round_cents(known_cost) if known_cost is not None else None,
-            platform_fee=money_round_cents(price * fee_rate), commission=money_round_cents(price * rate), commission_rate=rate,
+            platform_fee=money_round_cents(price * fee_rate), commission=commission if commission is not None else money_round_cents(price * rate),
+            commission_rate=rate, plan_price=plan_price if source == "margin" else None,
             commission_source=source, payment_fee=money_round_cents(price * (schedule.payment_fee_rate if schedule else Decimal(0))),
             shipping=shipping.get(line.pk, Decimal(0)), refund_admin_fee=refund_admin, platform_pays_commission=order.platform_pays_commission,
         ))

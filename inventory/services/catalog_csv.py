@@ -17,7 +17,7 @@ from inventory.exceptions import InventoryError
 from inventory.models import SKU, Category, Product, Supplier
 
 COLUMNS = ["code", "title", "product", "category", "weight_grams", "default_unit_cost", "cost_currency", "safety_stock_units",
-           "safety_stock_percent", "is_active", "preferred_supplier"]
+           "safety_stock_percent", "is_active", "preferred_supplier", "list_price"]  # list_price: retail, in the seller's currency
 REQUIRED = ["code", "title", "product", "category"]
 MAX_ROWS = 20_000
 _TRUE, _FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n"}
@@ -39,7 +39,7 @@ def sku_csv_export() -> str:
         writer.writerow([
             sku.code, sku.title, sku.product.title, sku.product.category.name, sku.weight_grams, sku.default_unit_cost.amount, sku.default_unit_cost.currency,
             sku.safety_stock_units, sku.safety_stock_percent, "true" if sku.is_active else "false",
-            sku.preferred_supplier.name if sku.preferred_supplier else "",
+            sku.preferred_supplier.name if sku.preferred_supplier else "", sku.list_price.amount if sku.list_price is not None else "",
         ])
     return out.getvalue()
 
@@ -103,6 +103,7 @@ def sku_csv_parse(*, text: str) -> ImportPreview:
         checks = {
             "weight_grams": lambda v: _int(v), "safety_stock_units": lambda v: _int(v),
             "default_unit_cost": lambda v: _decimal(v, places=4), "safety_stock_percent": lambda v: _decimal(v, places=2, maximum=Decimal(100)),
+            "list_price": lambda v: _decimal(v, places=2),
         }
         for column, check in checks.items():
             if values.get(column):
@@ -154,6 +155,8 @@ def sku_csv_apply(*, text: str) -> ImportPreview:
                 defaults[column] = row[column]
         if "default_unit_cost" in row:
             defaults["default_unit_cost"] = Money(row["default_unit_cost"], row["cost_currency"])
+        if "list_price" in row:
+            defaults["list_price"] = Money(row["list_price"], seller_base_currency())
         sku, _created = SKU.objects.update_or_create(code=row["code"], defaults=defaults)
         changed.append(sku.pk)
     sellable_changed_on_commit(changed)

@@ -1,5 +1,5 @@
 """Wholesale orders from CSV: one row per order line, rows with the same `order_number` form one
-order. A preview names every bad row and column; then every order is created, or none. Order
+order. A line without `unit_price` is priced by the buyer's margin plan in force today. A preview names every bad row and column; then every order is created, or none. Order
 numbers already imported are skipped (a re-uploaded file creates nothing twice)."""
 import csv
 import io
@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from creators.models import Creator
 from erp.csvutil import RowError
+from erp.l10n import business_today, seller_base_currency
 from inventory.models import SKU
 from orders.exceptions import OrderError
 from orders.models import Channel, Order, OrderType
@@ -21,7 +22,7 @@ from orders.services.intake import Intake, IntakeLine, order_upsert
 
 COLUMNS = ["order_number", "creator_handle", "sku", "quantity", "unit_price", "discount", "ship_name", "ship_line1", "ship_line2",
            "ship_city", "ship_state", "ship_zip", "ship_country", "ship_phone"]
-REQUIRED = ["order_number", "sku", "quantity", "unit_price", "ship_name", "ship_line1", "ship_zip"]
+REQUIRED = ["order_number", "sku", "quantity", "ship_name", "ship_line1", "ship_zip"]  # no unit_price: the buyer's margin plan prices it
 MAX_ROWS = 20_000
 
 
@@ -69,7 +70,7 @@ def wholesale_csv_parse(*, text: str) -> WholesaleImport:
         amounts = {}
         for column in ("unit_price", "discount"):
             if not v.get(column):
-                amounts[column] = Decimal(0)
+                amounts[column] = None if column == "unit_price" else Decimal(0)
                 continue
             try:
                 amount = Decimal(v[column])
@@ -92,12 +93,16 @@ def wholesale_csv_parse(*, text: str) -> WholesaleImport:
             for problem in checked.problems:
                 result.errors.append(RowError(number, "ship_zip" if "ZIP" in problem else "ship_line1" if "street" in problem else "ship_name"
                                               if "name" in problem else "ship_country", problem))
-            entry = result.orders[number_key] = {"creator_handle": handle, "creator_id": creators.get(handle.lower()), "address": address, "lines": [], "row": number}
+            entry = result.orders[number_key] = {"creator_handle": handle, "creator_id": creators.get(handle.lower()), "address": address, "lines": [],
+                                                 "row": number, "unpriced": []}
             existing.add(number_key)
         elif entry is not None and (entry["address"] != address or entry["creator_handle"] != handle):
             result.errors.append(RowError(number, "order_number", _("order %(n)s already started on row %(row)s with another address or creator") % {"n": number_key, "row": entry["row"]}))
-        if entry is not None and code and quantity:
-            entry["lines"].append((code, quantity, amounts.get("unit_price", Decimal(0)), amounts.get("discount", Decimal(0))))
+        if entry is not None and code and quantity and "unit_price" in amounts:
+            if amounts["unit_price"] is None:
+                entry["unpriced"].append((number, len(entry["lines"])))
+            entry["lines"].append((code, quantity, amounts["unit_price"], amounts.get("discount", Decimal(0))))
+    _price_from_plans(result)
     done = set(Order.objects.filter(channel=Channel.WHOLESALE, external_id__in=list(existing)).values_list("external_id", flat=True))
     for key in sorted(done):
         result.skipped.append(key)
@@ -107,6 +112,23 @@ def wholesale_csv_parse(*, text: str) -> WholesaleImport:
     return result
 
 
+def _price_from_plans(result: WholesaleImport) -> None:
+    """Lines without a unit price take the buyer's margin-plan price (as in force today)."""
+    from commissions.services.margins import plan_prices
+
+    waiting = [entry for entry in result.orders.values() if entry["unpriced"]]
+    buyers = Creator.objects.in_bulk({entry["creator_id"] for entry in waiting if entry["creator_id"]})
+    for entry in waiting:
+        codes = [entry["lines"][i][0] for _row, i in entry["unpriced"]]
+        prices, reasons = plan_prices(creator=buyers.get(entry["creator_id"]), codes=codes, currency=seller_base_currency(), on=business_today())
+        for row, i in entry["unpriced"]:
+            code, quantity, _none, discount = entry["lines"][i]
+            if code.lower() in prices:
+                entry["lines"][i] = (code, quantity, prices[code.lower()], discount)
+            else:
+                result.errors.append(RowError(row, "unit_price", reasons.get(code.lower(), _("required"))))
+
+
 @transaction.atomic
 def wholesale_csv_apply(*, text: str, actor=None) -> WholesaleImport:
     result = wholesale_csv_parse(text=text)
@@ -114,7 +136,7 @@ def wholesale_csv_apply(*, text: str, actor=None) -> WholesaleImport:
         raise OrderError(_("The file has %(n)s problem(s); nothing was imported.") % {"n": len(result.errors)})
     for number, entry in result.orders.items():
         order_upsert(Intake(
-            channel=Channel.WHOLESALE, external_id=number, order_type=OrderType.WHOLESALE, creator_id=entry["creator_id"], address=entry["address"],
+            channel=Channel.WHOLESALE, external_id=number, order_type=OrderType.WHOLESALE, currency=seller_base_currency(), creator_id=entry["creator_id"], address=entry["address"],
             lines=[IntakeLine(sku=code, quantity=q, unit_price=price, discount=discount) for code, q, price, discount in entry["lines"]],
         ), actor=actor)
     return result
