@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:creator_id>/tier/", views.creator_tier_set, name="tier_set"),
     path("<int:creator_id>/contacts/", views.creator_contact_add, name="contact_add"),
     path("<int:creator_id>/samples/", views.creator_sample_add, name="sample_add"),
+    path("<int:creator_id>/portal-invite/", views.creator_portal_invite, name="portal_invite"),
     path("reviews/", views_reviews.review_list, name="reviews"),
     path("reviews/run/", views_reviews.review_run, name="review_run"),
     path("reviews/<int:review_id>/", views_reviews.review_detail, name="review"),

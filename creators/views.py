@@ -16,6 +16,7 @@ from creators.services.policy import creator_terms, tier_policy_in_force
 from creators.services.records import creator_save
 from creators.services.tiers import tier_set
 from erp.csvimport import csv_import_view
+from portal.models import CreatorAccount
 from erp.csvutil import csv_response, wants_excel
 
 PAGE_SIZE = 50
@@ -122,6 +123,7 @@ def creator_detail(request, creator_id: int):
             _chart(series, "conversion_rate", _("Conversion rate (%)"), percent=True), _chart(series, "roi", _("ROI")),
         ],
         "orders": orders, "samples": creator.samples.select_related("sku", "warehouse")[:50],
+        "portal_account": CreatorAccount.objects.filter(creator=creator).first(),
         "contacts": creator.contacts.select_related("by")[:50],
         "history": _history(creator),
         "waiting": selectors.creator_waiting_requests(creator=creator),
@@ -225,3 +227,19 @@ def content_import(request):
         template_context={"columns": COLUMNS, "kind": "content", "title": _("Import content stats from CSV")}, done_url="creators:index",
         done_message=lambda r: _("Imported content stats for %(n)s creator-months; conversion and ROI are updated.") % {"n": len(r.rows)},
     )
+
+
+@require_POST
+def creator_portal_invite(request, creator_id: int):
+    """Invite the creator to the portal (or send a fresh link to one who has not accepted yet)."""
+    from portal.services import PortalError, portal_invite
+
+    creator = get_object_or_404(Creator, pk=creator_id)
+    try:
+        account = portal_invite(creator=creator, email=request.POST.get("email", ""), invited_by=request.user,
+                                site_url=f"{request.scheme}://{request.get_host()}")
+    except PortalError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Portal invitation sent to %(email)s.") % {"email": account.email})
+    return redirect("creators:detail", creator_id=creator.pk)

@@ -20,6 +20,8 @@ urlpatterns = [
     path("commissions/", include("commissions.urls")),
     path("insights/", include("bi.urls")),
     path("team/", include("accounts.urls_team")),
+    # The creator portal: its own sign-in, never a staff session (see portal.auth).
+    path("portal/", include("portal.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("", include("accounts.urls")),
 ]

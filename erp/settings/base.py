@@ -64,6 +64,7 @@ TENANT_APPS = [
     "orders",
     "commissions",
     "bi",
+    "portal",
     # Per-seller periodic tasks live in each schema (TenantAwareDatabaseScheduler reads them all).
     "django_celery_beat",
 ]
@@ -141,6 +142,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 STAFF_INVITATION_DAYS = env.int("FANOUT_STAFF_INVITATION_DAYS", default=7)
+PORTAL_INVITE_DAYS = env.int("FANOUT_PORTAL_INVITE_DAYS", default=14)
 
 # django-axes: lock a username on one address after repeated failures.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
