@@ -75,34 +75,28 @@ def fees(request):
     })
 
 
-@require_POST
-def margin_plan_end_view(request, plan_id: int):
+def _end_dated(request, end, **ids):
     last_day = parse_date(request.POST.get("last_day", "") or "")
     if last_day is None:
-        messages.error(request, _("Enter the last day the plan applies."))
+        messages.error(request, _("Enter the last day it applies."))
         return redirect("commissions:fees")
     try:
-        margin_plan_end(plan_id=plan_id, last_day=last_day)
-    except (ValidationError, MarginPlan.DoesNotExist) as exc:
+        end(last_day=last_day, **ids)
+    except (ValidationError, FeeSchedule.DoesNotExist, MarginPlan.DoesNotExist) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:
-        messages.success(request, _("The plan now ends on %(day)s.") % {"day": last_day.isoformat()})
+        messages.success(request, _("It now ends on %(day)s.") % {"day": last_day.isoformat()})
     return redirect("commissions:fees")
 
 
 @require_POST
 def fee_end(request, schedule_id: int):
-    last_day = parse_date(request.POST.get("last_day", "") or "")
-    if last_day is None:
-        messages.error(request, _("Enter the last day the schedule applies."))
-        return redirect("commissions:fees")
-    try:
-        fee_schedule_end(schedule_id=schedule_id, last_day=last_day)
-    except (ValidationError, FeeSchedule.DoesNotExist) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-    else:
-        messages.success(request, _("The schedule now ends on %(day)s.") % {"day": last_day.isoformat()})
-    return redirect("commissions:fees")
+    return _end_dated(request, fee_schedule_end, schedule_id=schedule_id)
+
+
+@require_POST
+def margin_plan_end_view(request, plan_id: int):
+    return _end_dated(request, margin_plan_end, plan_id=plan_id)
 
 
 # ============================================================================ overview and settings
@@ -277,12 +271,15 @@ def statement_detail(request, statement_id: int):
 
 def statement_pdf(request, statement_id: int):
     from commissions.models import Statement
+
+    return statement_pdf_response(request, get_object_or_404(Statement.objects.select_related("creator", "period"), pk=statement_id))
+
+
+def statement_pdf_response(request, statement, *, disposition: str = "inline") -> HttpResponse:
     from erp.pdf import render_pdf
 
-    statement = get_object_or_404(Statement.objects.select_related("creator", "period"), pk=statement_id)
-    pdf = render_pdf("pdf/statement.html", statement_pdf_context(statement), request=request)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{statement.number}.pdf"'
+    response = HttpResponse(render_pdf("pdf/statement.html", statement_pdf_context(statement), request=request), content_type="application/pdf")
+    response["Content-Disposition"] = f'{disposition}; filename="{statement.number}.pdf"'
     return response
 
 

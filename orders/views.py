@@ -233,11 +233,9 @@ def order_create(request):
                 line.unit_price = prices.get(line.sku.lower())
                 if line.unit_price is None and line.sku.lower() in reasons:
                     form.add_error(None, f"{line.sku}: {reasons[line.sku.lower()]}")
-        if form.errors:
-            pass  # shown with the form below
-        elif not intake_lines:
+        if not intake_lines and not form.errors:
             form.add_error(None, _("Add at least one line."))
-        else:
+        if not form.errors:
             from orders.services.intake import lines_match
 
             _matched, problems = lines_match(lines=intake_lines, account_id=None)

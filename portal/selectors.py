@@ -56,16 +56,15 @@ def dashboard(creator, *, days: int = 30, now=None) -> Dashboard:
     in_period = Order.objects.filter(live, creator=creator, placed_at__gte=period.starts_at, placed_at__lt=period.ends_at)
     totals = in_period.aggregate(n=Count("pk"), gmv=Sum("total"))
     units = OrderLine.objects.filter(order__in=in_period).aggregate(u=Sum("quantity"))["u"] or 0
-    lines = CommissionLine.objects.filter(creator=creator, platform_paid=False)
     earned = (CommissionLine.objects.filter(creator=creator, earned_at__gte=period.starts_at, earned_at__lt=period.ends_at)
               .aggregate(s=Sum("amount"))["s"] or Decimal(0))
-    held = lines.filter(statement__isnull=True, payable_at__gt=now).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    held = CommissionLine.objects.filter(creator=creator, platform_paid=False, statement__isnull=True, payable_at__gt=now).aggregate(s=Sum("amount"))["s"] or Decimal(0)
     payable = creator_balance(creator.pk, seller_base_currency()) - held  # everything owed (ledger) less what is still in the return window
     start, _end = business_day_range(today - timedelta(days=days - 1), today, seller_time_zone())
     by_day = {row["day"]: row for row in Order.objects.filter(live, creator=creator, placed_at__gte=start)
               .annotate(day=TruncDate("placed_at", tzinfo=seller_time_zone())).values("day").annotate(n=Count("pk"), gmv=Sum("total"))}
-    series = [{"day": today - timedelta(days=days - 1 - i), "orders": by_day.get(today - timedelta(days=days - 1 - i), {}).get("n", 0),
-               "gmv": by_day.get(today - timedelta(days=days - 1 - i), {}).get("gmv") or Decimal(0)} for i in range(days)]
+    window = [today - timedelta(days=days - 1 - i) for i in range(days)]
+    series = [{"day": day, "orders": by_day.get(day, {}).get("n", 0), "gmv": by_day.get(day, {}).get("gmv") or Decimal(0)} for day in window]
     top = list(OrderLine.objects.filter(order__creator=creator, order__placed_at__gte=start).exclude(order__status=OrderStatus.CANCELLED)
                .values(title=F("sku__title"), code=F("sku__code")).annotate(units=Sum("quantity")).order_by("-units", "code")[:5])
     next_tier = None

@@ -197,13 +197,9 @@ def statement_detail(request, statement_id: int):
 
 @portal_view
 def statement_pdf(request, statement_id: int):
-    from commissions.views import statement_pdf_context
-    from erp.pdf import render_pdf
+    from commissions.views import statement_pdf_response
 
-    statement = _own_statement(request, statement_id)
-    response = HttpResponse(render_pdf("pdf/statement.html", statement_pdf_context(statement), request=request), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{statement.number}.pdf"'
-    return response
+    return statement_pdf_response(request, _own_statement(request, statement_id), disposition="attachment")
 
 
 @portal_view

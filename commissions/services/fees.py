@@ -64,11 +64,7 @@ def fee_schedule_save(data: FeeInput) -> FeeSchedule:
         raise ValidationError(errors)
     with connection.cursor() as cursor:  # one writer per channel at a time, so two overlapping saves cannot both pass
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:fees:{data.channel}"])
-    same = FeeSchedule.objects.filter(channel=data.channel, category_id=data.category_id)
-    overlapping = same.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=data.valid_from))
-    if data.valid_to:
-        overlapping = overlapping.filter(valid_from__lte=data.valid_to)
-    clash = overlapping.order_by("valid_from").first()
+    clash = first_overlap(FeeSchedule.objects.filter(channel=data.channel, category_id=data.category_id), data.valid_from, data.valid_to)
     if clash is not None:
         until = clash.valid_to.isoformat() if clash.valid_to else _("until further notice")
         raise ValidationError({"valid_from": _("overlaps the schedule from %(start)s to %(end)s; end that one first or pick other dates") % {
@@ -86,9 +82,25 @@ def fee_schedule_save(data: FeeInput) -> FeeSchedule:
 
 @transaction.atomic
 def fee_schedule_end(*, schedule_id: int, last_day: date) -> FeeSchedule:
-    schedule = FeeSchedule.objects.select_for_update().get(pk=schedule_id)
-    if last_day < schedule.valid_from:
+    return dated_end(FeeSchedule.objects.select_for_update().get(pk=schedule_id), last_day)
+
+
+def first_overlap(dated, valid_from: date, valid_to: date | None):
+    """The earliest row of `dated` (rows with valid_from / valid_to, open-ended when None) whose
+    days overlap valid_from..valid_to, or None."""
+    overlapping = dated.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=valid_from))
+    if valid_to:
+        overlapping = overlapping.filter(valid_from__lte=valid_to)
+    return overlapping.order_by("valid_from").first()
+
+
+def dated_end(row, last_day: date):
+    """End a dated row (locked by the caller) on `last_day`: not before it starts, never later
+    than it already ends (that could overlap the next one)."""
+    if last_day < row.valid_from:
         raise ValidationError({"valid_to": _("the last day is before the first day")})
-    schedule.valid_to = last_day
-    schedule.save(update_fields=["valid_to"])
-    return schedule
+    if row.valid_to is not None and last_day > row.valid_to:
+        raise ValidationError({"valid_to": _("It already ends on %(end)s.") % {"end": row.valid_to.isoformat()}})
+    row.valid_to = last_day
+    row.save(update_fields=["valid_to"])
+    return row

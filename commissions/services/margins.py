@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from commissions.models import MarginPlan
+from commissions.services.fees import dated_end, first_overlap
 from inventory.services.levels import money_round_cents
 
 MARGIN_KINDS = ("distributor", "wholesale")
@@ -63,10 +64,7 @@ def margin_plan_save(data: PlanInput) -> MarginPlan:
         raise ValidationError(errors)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:margin:{data.creator.pk}"])
-    overlapping = MarginPlan.objects.filter(creator=data.creator).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=data.valid_from))
-    if data.valid_to:
-        overlapping = overlapping.filter(valid_from__lte=data.valid_to)
-    clash = overlapping.order_by("valid_from").first()
+    clash = first_overlap(MarginPlan.objects.filter(creator=data.creator), data.valid_from, data.valid_to)
     if clash is not None:
         until = clash.valid_to.isoformat() if clash.valid_to else _("until further notice")
         raise ValidationError({"valid_from": _("overlaps @%(handle)s's plan from %(start)s to %(end)s; end that one first or pick other dates") % {
@@ -77,14 +75,7 @@ def margin_plan_save(data: PlanInput) -> MarginPlan:
 
 @transaction.atomic
 def margin_plan_end(*, plan_id: int, last_day: date) -> MarginPlan:
-    plan = MarginPlan.objects.select_for_update().get(pk=plan_id)
-    if last_day < plan.valid_from:
-        raise ValidationError(_("The plan starts on %(start)s; it cannot end before that.") % {"start": plan.valid_from.isoformat()})
-    if plan.valid_to is not None and last_day > plan.valid_to:
-        raise ValidationError(_("The plan already ends on %(end)s.") % {"end": plan.valid_to.isoformat()})
-    plan.valid_to = last_day
-    plan.save(update_fields=["valid_to"])
-    return plan
+    return dated_end(MarginPlan.objects.select_for_update().get(pk=plan_id), last_day)
 
 
 def plan_prices(*, creator, codes: list[str], currency: str, on: date) -> tuple[dict[str, Decimal], dict[str, str]]:

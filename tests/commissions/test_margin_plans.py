@@ -52,9 +52,11 @@ def test_a_plan_is_for_distributors_only_never_overlaps_and_ends_cleanly(plan_sh
     first = margin_plan_save(PlanInput(creator=dist, discount_rate=D("0.35"), valid_from=date(2026, 1, 1)))
     with pytest.raises(ValidationError, match="overlaps @dana.dist's plan from 2026-01-01 to until further notice"):
         margin_plan_save(PlanInput(creator=dist, discount_rate=D("0.40"), valid_from=date(2026, 6, 1)))
-    with pytest.raises(ValidationError, match="cannot end before"):
+    with pytest.raises(ValidationError, match="the last day is before the first day"):
         margin_plan_end(plan_id=first.pk, last_day=date(2025, 12, 31))
     margin_plan_end(plan_id=first.pk, last_day=date(2026, 5, 31))
+    with pytest.raises(ValidationError, match="already ends on 2026-05-31"):
+        margin_plan_end(plan_id=first.pk, last_day=date(2026, 6, 30))  # would overlap the next plan
     margin_plan_save(PlanInput(creator=dist, discount_rate=D("0.40"), valid_from=date(2026, 6, 1)))
     assert list(MarginPlan.objects.filter(creator=dist).order_by("valid_from").values_list("discount_rate", "valid_to")) == [
         (D("0.3500"), date(2026, 5, 31)), (D("0.4000"), None)]
