@@ -61,8 +61,8 @@ def sign_in(request, account: CreatorAccount) -> None:
 
 
 def sign_out(request) -> None:
-    request.session.pop(SESSION_KEY, None)
-    request.session.pop(HASH_KEY, None)
+    for key in (SESSION_KEY, HASH_KEY, "_portal_cart"):
+        request.session.pop(key, None)
     request.session.cycle_key()
     request._portal_account_cache = None
 
@@ -72,7 +72,7 @@ def record_failure(request, email: str) -> None:
 
 
 NAV = {"dashboard": "home", "orders": "orders", "order": "orders", "commissions": "commissions", "statements": "statements",
-       "statement": "statements"}
+       "statement": "statements", "shop": "shop", "cart": "shop", "inbox": "inbox"}
 
 
 def _portal_request(request) -> None:
@@ -96,6 +96,7 @@ def portal_view(view):
         if account is None:
             return redirect(f"/portal/login/?next={quote(request.path)}")
         request.portal_account = account
+        request.portal_unread = account.notifications.filter(read_at__isnull=True).count()
         return view(request, *args, **kwargs)
 
     return wrapped

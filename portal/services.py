@@ -1,5 +1,7 @@
 """Creator portal accounts: staff invite a creator, the creator accepts and sets a password,
 resets it by email, and acts on their statements."""
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.mail import send_mail
@@ -77,3 +79,93 @@ def portal_reset(*, account: CreatorAccount, password: str) -> CreatorAccount:
     account.set_password(password)
     account.save(update_fields=["password"])
     return account
+
+
+# ---------------------------------------------------------------------------- ordering
+CART_MAX_LINES = 50
+ORDER_PREFIX = "PO-"
+
+
+def order_token() -> str:
+    """The number a checkout page gives the order it will place: a double submit places it once."""
+    import secrets
+
+    return secrets.token_hex(5).upper()
+
+
+def cart_lines(creator, terms, cart: dict, order_type: str) -> tuple[list[dict], list[str]]:
+    """The cart's lines priced for `order_type`, with what is wrong with each (fresh stock)."""
+    from portal.selectors import shop_rows, shop_skus, unit_price
+
+    wanted = {int(k): v for k, v in cart.items()}
+    skus = shop_skus(terms.currency).filter(pk__in=list(wanted)).order_by("code")
+    rows, problems = [], []
+    found = set()
+    for row in shop_rows(creator, terms, skus):
+        sku = row["sku"]
+        found.add(sku.pk)
+        quantity = wanted[sku.pk]
+        price = unit_price(terms, sku, order_type)
+        if quantity > row["available"]:
+            problems.append(_("%(sku)s: you asked for %(n)s but may take %(free)s now") % {"sku": sku.code, "n": quantity, "free": row["available"]})
+        if price is None:
+            problems.append(_("%(sku)s: your margin plan cannot price it") % {"sku": sku.code})
+        rows.append({**row, "quantity": quantity, "unit_price": price, "line_total": (price or Decimal(0)) * quantity})
+    if set(wanted) - found:
+        problems.append(_("Some products in your cart are no longer offered; they were removed."))
+    return rows, problems
+
+
+@transaction.atomic
+def portal_order_place(*, creator, cart: dict, order_type: str, address: dict, token: str):
+    """Place the cart as one order of the creator into the normal pipeline (channel: creator
+    portal), priced by their margin plan (wholesale) or the list price (dropship). Raises
+    ValidationError naming the field or product; nothing is placed then. The same `token` twice
+    returns the first order."""
+    import re
+
+    from django.core.exceptions import ValidationError
+
+    from orders.models import Channel, Order, OrderType
+    from orders.services.address import address_check
+    from orders.services.intake import Intake, IntakeLine, order_upsert
+    from portal.selectors import shop_terms
+
+    if not re.fullmatch(r"[0-9A-F]{10}", token or ""):
+        raise ValidationError(_("This checkout page is out of date; open the cart again."))
+    external_id = ORDER_PREFIX + token
+    placed = Order.objects.filter(channel=Channel.PORTAL, external_id=external_id).first()
+    if placed is not None:
+        if placed.creator_id != creator.pk:
+            raise ValidationError(_("This checkout page is out of date; open the cart again."))
+        return placed
+    terms = shop_terms(creator)
+    if order_type not in terms.order_types:
+        raise ValidationError({"order_type": _("Wholesale prices come from a margin plan, and you have none in force; ask the seller.")
+                               if order_type == OrderType.WHOLESALE else _("Choose how the order is shipped.")})
+    if not cart:
+        raise ValidationError(_("Your cart is empty."))
+    if len(cart) > CART_MAX_LINES:
+        raise ValidationError(_("An order takes at most %(n)s products.") % {"n": CART_MAX_LINES})
+    # Serialise a creator's checkouts, so two tabs cannot both take the last units of their allocation.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:portal.order:{creator.pk}"])
+    rows, problems = cart_lines(creator, terms, cart, order_type)
+    if problems:
+        raise ValidationError(problems)
+    checked = address_check(name=address.get("ship_name", ""), line1=address.get("ship_line1", ""), zip_code=address.get("ship_zip", ""),
+                            state=address.get("ship_state", ""), country=address.get("ship_country") or "US")
+    if checked.problems:
+        errors = {}
+        for problem in checked.problems:
+            field = "ship_zip" if "ZIP" in problem else "ship_line1" if "street" in problem else "ship_name" if "name" in problem else "ship_country"
+            errors.setdefault(field, []).append(problem)
+        raise ValidationError(errors)
+    now = timezone.now()
+    order, _created = order_upsert(Intake(
+        channel=Channel.PORTAL, external_id=external_id, order_type=order_type, creator_id=creator.pk, currency=terms.currency,
+        placed_at=now, paid_at=now, address=address,
+        lines=[IntakeLine(sku=r["sku"].code, quantity=r["quantity"], unit_price=r["unit_price"]) for r in rows]))
+    return order

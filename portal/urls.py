@@ -17,4 +17,8 @@ urlpatterns = [
     path("statements/<int:statement_id>/", views.statement_detail, name="statement"),
     path("statements/<int:statement_id>/pdf/", views.statement_pdf, name="statement_pdf"),
     path("statements/<int:statement_id>/<str:action>/", views.statement_action, name="statement_action"),
+    path("shop/", views.shop, name="shop"),
+    path("shop/add/", views.cart_add, name="cart_add"),
+    path("shop/cart/", views.cart, name="cart"),
+    path("inbox/", views.inbox, name="inbox"),
 ]

@@ -1,4 +1,5 @@
-"""The creator portal (/portal/): sign-in, dashboard, orders, commissions and statements. Every
+"""The creator portal (/portal/): sign-in, dashboard, orders, commissions, statements, the shop
+(catalogue, cart, checkout) and the inbox. Every
 query is filtered by the signed-in account's creator; another creator's object is a 404."""
 import csv
 import io
@@ -22,9 +23,11 @@ from portal.auth import (
     account_from_invite, account_of, axes_credentials, login_redirect_target, portal_public, portal_view, record_failure, reset_tokens,
     sign_in, sign_out,
 )
-from portal.forms import DisputeForm, LoginForm, OrderFilterForm, ResetRequestForm, SetPasswordForm
+from portal.forms import AddToCartForm, CheckoutForm, DisputeForm, LoginForm, OrderFilterForm, ResetRequestForm, SetPasswordForm
 from portal.models import CreatorAccount
-from portal.services import PortalError, portal_accept, portal_reset, portal_reset_send
+from portal.services import (
+    CART_MAX_LINES, PortalError, cart_lines, order_token, portal_accept, portal_order_place, portal_reset, portal_reset_send,
+)
 
 PAGE = 25
 
@@ -137,7 +140,8 @@ def orders(request):
     creator = request.portal_account.creator
     form = OrderFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
-    qs = selectors.creator_orders(creator, status=data.get("status", ""), search=data.get("q", ""), since=data.get("since"), until=data.get("until"))
+    qs = selectors.creator_orders(creator, status=data.get("status", ""), search=data.get("q", ""), since=data.get("since"), until=data.get("until"),
+                                  source=data.get("source", ""))
     if request.GET.get("export") == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
@@ -224,3 +228,120 @@ def statement_action(request, statement_id: int, action: str):
     except SettlementError as exc:
         messages.error(request, str(exc))
     return redirect("portal:statement", statement_id=statement.pk)
+
+
+# ============================================================================ shop
+CART_KEY = "_portal_cart"  # {sku id (str): quantity} in the portal session
+
+
+def _cart(request) -> dict:
+    return dict(request.session.get(CART_KEY) or {})
+
+
+def _cart_save(request, cart: dict) -> None:
+    request.session[CART_KEY] = cart
+
+
+@portal_view
+def shop(request):
+    creator = request.portal_account.creator
+    terms = selectors.shop_terms(creator)
+    search = request.GET.get("q", "").strip()[:60]
+    page = Paginator(selectors.shop_catalogue(creator, terms, search=search), PAGE).get_page(request.GET.get("page"))
+    cart = _cart(request)
+    return render(request, "portal/shop.html", {
+        "terms": terms, "page": page, "rows": selectors.shop_rows(creator, terms, page), "search": search, "cart_units": sum(cart.values()),
+        "discount_percent": f"{terms.plan.discount_rate * 100:.2f}".rstrip("0").rstrip(".") if terms.plan else "",
+        "cart_lines": len(cart), "back": request.get_full_path()})
+
+
+@portal_view
+@require_POST
+def cart_add(request):
+    creator = request.portal_account.creator
+    terms = selectors.shop_terms(creator)
+    form = AddToCartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter a quantity of 1 or more."))
+    else:
+        sku = get_object_or_404(selectors.shop_skus(terms.currency), pk=form.cleaned_data["sku"])
+        available = selectors.shop_rows(creator, terms, [sku])[0]["available"]
+        cart = _cart(request)
+        wanted = cart.get(str(sku.pk), 0) + form.cleaned_data["quantity"]
+        if wanted > available:
+            messages.error(request, _("You may take %(free)s of %(sku)s now; your cart would hold %(n)s.") % {
+                "free": available, "sku": sku.code, "n": wanted})
+        elif str(sku.pk) not in cart and len(cart) >= CART_MAX_LINES:
+            messages.error(request, _("An order takes at most %(n)s products.") % {"n": CART_MAX_LINES})
+        else:
+            cart[str(sku.pk)] = wanted
+            _cart_save(request, cart)
+            messages.success(request, _("Added %(n)s × %(sku)s to your cart.") % {"n": form.cleaned_data["quantity"], "sku": sku.code})
+    back = request.POST.get("back", "")
+    return redirect(back if back.startswith("/portal/shop/") and "//" not in back else "portal:shop")
+
+
+@portal_view
+@require_http_methods(["GET", "POST"])
+def cart(request):
+    creator = request.portal_account.creator
+    terms = selectors.shop_terms(creator)
+    cart = _cart(request)
+    action = request.POST.get("action", "")
+    order_type = request.POST.get("order_type") or request.GET.get("type") or terms.order_types[0]
+    if order_type not in terms.order_types:
+        order_type = terms.order_types[0]
+    if action == "update":
+        for key in list(cart):
+            raw = request.POST.get(f"qty_{key}", "").strip()
+            if raw.isdigit():
+                if int(raw) == 0:
+                    cart.pop(key)
+                else:
+                    cart[key] = min(int(raw), 100_000)
+        _cart_save(request, cart)
+        messages.success(request, _("Cart updated."))
+        return redirect(f"{request.path}?type={order_type}")
+    initial = {"token": order_token(), "order_type": order_type, "ship_country": "US"}
+    if order_type == "wholesale":
+        initial.update(selectors.last_ship_to(creator))
+    form = CheckoutForm(request.POST if action == "place" else None, initial=initial, order_types=terms.order_types)
+    if action == "place" and form.is_valid():
+        try:
+            order = portal_order_place(creator=creator, cart={int(k): v for k, v in cart.items()}, order_type=form.cleaned_data["order_type"],
+                                       address=form.address(), token=form.cleaned_data["token"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            _cart_save(request, {})
+            messages.success(request, _("Order %(number)s is placed; follow it here.") % {"number": order.external_id})
+            return redirect("portal:order", order_id=order.pk)
+    rows, problems = cart_lines(creator, terms, cart, order_type)
+    known = {str(r["sku"].pk) for r in rows}
+    if set(cart) - known:  # products no longer offered leave the cart
+        _cart_save(request, {k: v for k, v in cart.items() if k in known})
+    return render(request, "portal/cart.html", {
+        "terms": terms, "rows": rows, "problems": problems, "form": form, "order_type": order_type,
+        "total": sum((r["line_total"] for r in rows), start=0), "currency": terms.currency})
+
+
+# ============================================================================ inbox
+@portal_view
+@require_http_methods(["GET", "POST"])
+def inbox(request):
+    from portal.notifications import notification_path, notification_text
+
+    account = request.portal_account
+    if request.method == "POST":
+        account.email_notifications = request.POST.get("email_notifications") == "on"
+        account.save(update_fields=["email_notifications"])
+        messages.success(request, _("We will email you these notifications.") if account.email_notifications
+                         else _("We will not email you these notifications; they stay here."))
+        return redirect("portal:inbox")
+    page = Paginator(account.notifications.order_by("-created_at", "-pk"), PAGE).get_page(request.GET.get("page"))
+    items = [{"n": n, "text": notification_text(n), "link": notification_path(n), "new": n.read_at is None} for n in page]
+    fresh = [i["n"].pk for i in items if i["new"]]
+    if fresh:  # seen now: marked read, still shown as new on this visit
+        account.notifications.filter(pk__in=fresh).update(read_at=timezone.now())
+        request.portal_unread = max(request.portal_unread - len(fresh), 0)
+    return render(request, "portal/inbox.html", {"page": page, "items": items, "account": account})

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from commissions.events import statement_paid, statements_issued
 from commissions.exceptions import SettlementError
 from commissions.models import (
     Adjustment, EntryKind, PayoutBatch, SettlementPeriod, Statement, StatementEvent, StatementStatus,
@@ -41,8 +42,11 @@ def issue_drafts(*, period: SettlementPeriod, user=None) -> int:
                 WHERE period_id = %s AND status = 'draft' RETURNING id
             )
             INSERT INTO commissions_statementevent (statement_id, status, note, at, actor_id)
-            SELECT id, 'issued', '', now(), %s FROM issued""", [period.pk, getattr(_user(user), "pk", None)])
-        return cursor.rowcount
+            SELECT id, 'issued', '', now(), %s FROM issued RETURNING statement_id""", [period.pk, getattr(_user(user), "pk", None)])
+        issued = [row[0] for row in cursor.fetchall()]
+    if issued:
+        statements_issued.send(sender="commissions", statement_ids=issued)
+    return len(issued)
 
 
 def _recompute(statement: Statement) -> None:
@@ -120,6 +124,7 @@ def statement_resolve(*, statement_id: int, amount, note: str, user=None) -> Sta
         note = _("%(note)s (adjustment of %(amount)s %(currency)s goes on the next statement)") % {
             "note": note, "amount": f"{amount:.2f}", "currency": statement.currency}
     _event(statement, StatementStatus.ISSUED, note, user)
+    statements_issued.send(sender="commissions", statement_ids=[statement.pk])
     return statement
 
 
@@ -159,6 +164,7 @@ def statement_pay(*, statement_id: int, reference: str, user=None) -> Statement:
     statement.status, statement.paid_at, statement.payout_reference = StatementStatus.PAID, timezone.now(), reference[:80]
     statement.save(update_fields=["status", "paid_at", "payout_reference"])
     _event(statement, StatementStatus.PAID, reference, user)
+    statement_paid.send(sender="commissions", statement_id=statement.pk)
     return statement
 
 

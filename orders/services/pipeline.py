@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from inventory.exceptions import InsufficientStock, InventoryError
 from inventory.models import Reservation, ReservationStatus
 from inventory.selectors import Holder
+from orders.events import shipment_shipped
 from orders.exceptions import OrderError
 from orders.models import (
     OPEN_STATUSES, Channel, ExceptionReason, Order, OrderEvent, OrderLine, OrderStatus, OrderType, Shipment, ShipmentLine,
@@ -525,6 +526,8 @@ def shipment_ship(*, shipment_id: int, carrier: str, tracking_number: str, actor
         "number": shipment.number, "wh": shipment.warehouse.code, "carrier": carrier, "tracking": tracking_number}, actor=actor)
     _order_progress(order, actor=actor)
     tracking_push_later(shipment.pk)
+    shipment.order = order
+    shipment_shipped.send(sender="orders", shipment=shipment)
     return shipment
 
 

@@ -164,10 +164,22 @@ def test_sweep_nobody_reaches_another_creators_or_sellers_objects(alpha, beta):
                                      ("get", "/portal/orders/?export=csv")]:
         answer = getattr(anonymous, method)(url)
         assert answer.status_code == 302 and answer["Location"].startswith("/portal/login/"), url
+    # Y's and seller B's notifications (an issued statement each) never show in X's inbox, and a
+    # product not open to creators (no list price) cannot be put in a cart.
+    from portal.notifications import statements_issued_notify
+
+    for world, seller in ((other, alpha), (foreign, beta)):
+        with tenant_context(seller):
+            statements_issued_notify(statement_ids=[world["statement"].pk])
+    with tenant_context(alpha):
+        hidden = Order.objects.get(pk=other["order"].pk).lines.get().sku
+    assert x.post("/portal/shop/add/", {"sku": hidden.pk, "quantity": 1}).status_code == 404
+    assert "Cart: 0 units" in x.get("/portal/shop/").content.decode()
     # Lists hold only X's own rows.
-    for url in ("/portal/orders/", "/portal/commissions/", "/portal/statements/", "/portal/orders/?export=csv", "/portal/"):
+    for url in ("/portal/orders/", "/portal/commissions/", "/portal/statements/", "/portal/orders/?export=csv", "/portal/", "/portal/inbox/",
+                "/portal/shop/", "/portal/shop/cart/", "/portal/orders/?source=purchases"):
         body = x.get(url).content.decode()
-        assert "YURI" not in body.upper() and "ZOE" not in body.upper(), url
+        assert "YURI" not in body.upper() and "ZOE" not in body.upper() and other["statement"].number not in body, url
     for world, seller in ((other, alpha), (foreign, beta)):
         with tenant_context(seller):
             world["statement"].refresh_from_db()

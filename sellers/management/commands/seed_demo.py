@@ -76,7 +76,7 @@ class Command(BaseCommand):
 
             from portal.demo import demo_portal_seed
 
-            portal_email = demo_portal_seed(password=DEMO_PASSWORD)
+            portal_emails = demo_portal_seed(password=DEMO_PASSWORD)
             from connectors.demo import demo_channels_seed
             from erp.tenancy import seller_site_url
 
@@ -93,6 +93,6 @@ class Command(BaseCommand):
             self.stdout.write(f"\nDemo seller: {site}/   password for every login: {DEMO_PASSWORD}")
             for role, email, _name in DEMO_STAFF:
                 self.stdout.write(f"  {Role(role).label:<16} {email}")
-            if portal_email:
-                self.stdout.write(f"Creator portal: {site}/portal/   {portal_email}")
+            if portal_emails:
+                self.stdout.write(f"Creator portal: {site}/portal/   {'   '.join(portal_emails)}")
             self.stdout.write(f"Platform admin: {settings.FANOUT_SITE_URL}/admin/   {PLATFORM_ADMIN}\n")
