@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["DJANGO_DEBUG"] = "false"
-from bench._db import scratch_platform  # noqa: E402
+from bench._db import big_seller, scratch_platform  # noqa: E402
 
 
 def main() -> None:
@@ -29,29 +29,16 @@ def main() -> None:
     with scratch_platform("bench_settlement"):
         from django.db import connection
         from django_tenants.utils import tenant_context
-        from djmoney.money import Money
 
         from commissions.models import JournalEntry, ProductCommissionRate
-        from commissions.services.accrual import accrue, settlement_settings
+        from commissions.services.accrual import accrue
         from commissions.services.checks import ledger_problems
         from commissions.services.settlement import period_close
-        from creators.models import Creator, CreatorStatus
-        from inventory.models import SKU, Category, Product
-        from sellers.services import seller_signup
 
-        seller = seller_signup(company_name="Big", subdomain="big", owner_email="o@big.example", password="Bench-password-2026").seller
+        started = time.perf_counter()
+        seller, products = big_seller(creators_n, rate_override_every=10)
         with tenant_context(seller):
-            started = time.perf_counter()
-            settlement_settings()
-            category = Category.objects.create(name="Beauty")
-            products = [Product.objects.create(title=f"Product {i}", category=category) for i in range(10)]
-            SKU.objects.bulk_create(SKU(code=f"SKU-{i:04d}", product=products[i % 10], title=f"Item {i}", default_unit_cost=Money("3.00", "USD"))
-                                    for i in range(200))
             ProductCommissionRate.objects.create(product=products[0], rate="0.1200", valid_from=date(2026, 1, 1))
-            Creator.objects.bulk_create(
-                Creator(handle=f"creator_{i:05d}", display_name=f"Creator {i}", status=CreatorStatus.ACTIVE, tier="B",
-                        commission_rate_override="0.1500" if i % 10 == 0 else None)
-                for i in range(creators_n))
             with connection.cursor() as cursor:
                 # September 2026: orders spread over the month, delivered three days after they were placed.
                 cursor.execute("""
