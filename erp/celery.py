@@ -84,6 +84,10 @@ app.conf.beat_schedule = {
         "task": "commissions.platform_reconcile",
         "schedule": crontab(minute=50, hour=7),  # daily: TikTok's finance statements of the days before
     },
+    "portal.notifications_email_pending": {
+        "task": "portal.notifications_email_pending",
+        "schedule": crontab(minute="*/10"),  # emails a failed or lost send left behind
+    },
     "inventory.reorder_alerts_raise": {
         "task": "inventory.reorder_alerts_raise",
         "schedule": crontab(minute=30, hour=6),  # daily, before the buyers' day starts (UTC)

@@ -62,9 +62,6 @@ class CheckoutForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["order_type"].choices = [(t, OrderType(t).label) for t in order_types]
-        if OrderType.WHOLESALE not in order_types:
-            self.fields["order_type"].error_messages["invalid_choice"] = _(
-                "Wholesale prices come from a margin plan, and you have none in force; ask the seller.")
 
     def address(self) -> dict:
         return {k: v for k, v in self.cleaned_data.items() if k.startswith("ship_")}

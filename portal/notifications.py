@@ -1,10 +1,13 @@
 """Portal notifications: statement issued, payment sent, order shipped.
 
 Each is written by a receiver of the commissions/orders signals in the same transaction as the
-event, once per account and event (unique key), for creators with an open portal account. After
-commit a task emails the new ones to creators who keep email notifications on; `emailed_at`
-makes the email go out once even when the task runs twice."""
-from functools import partial
+event (in a savepoint: a failure is logged and never undoes the shipment or statement), once per
+account and event (unique key), for creators with an open portal account. After commit, tasks of
+25 email the new ones to creators who keep email notifications on; `emailed_at` makes each go out
+once even when a task runs twice, and a beat task every 10 minutes queues any still unsent."""
+import logging
+from datetime import timedelta
+from functools import partial, wraps
 
 from django.db import transaction
 from django.dispatch import receiver
@@ -22,21 +25,53 @@ def _open_accounts(creator_ids) -> dict[int, int]:
                 .values_list("creator_id", "pk"))
 
 
+log = logging.getLogger("fanout.portal")
+EMAIL_BATCH = 25
+
+
+def _never_fails(receiver):
+    """A notification must not break the event it tells of: its writes go in a savepoint, and
+    an error is logged instead of raised."""
+
+    @wraps(receiver)
+    def wrapped(*args, **kwargs):
+        try:
+            with transaction.atomic():
+                receiver(*args, **kwargs)
+        except Exception:
+            log.exception("portal notification %s failed", receiver.__name__)
+
+    return wrapped
+
+
 def _write(rows: list[Notification]) -> None:
     if not rows:
         return
     Notification.objects.bulk_create(rows, ignore_conflicts=True)  # an event notifies once
     keys = [(r.account_id, r.key) for r in rows]
-    transaction.on_commit(partial(_email_later, keys))
+    transaction.on_commit(partial(_email_later, keys), robust=True)  # a broker error must not fail the request
 
 
 def _email_later(keys) -> None:
-    from portal.tasks import notifications_email
-
     ids = list(Notification.objects.filter(account_id__in={a for a, _k in keys}, key__in={k for _a, k in keys}, emailed_at__isnull=True)
                .values_list("pk", flat=True))
-    if ids:
-        notifications_email.delay(ids)
+    notifications_email_queue(ids)
+
+
+def notifications_email_queue(ids) -> int:
+    from portal.tasks import notifications_email
+
+    ids = list(ids)
+    for i in range(0, len(ids), EMAIL_BATCH):
+        notifications_email.delay(ids[i:i + EMAIL_BATCH])
+    return len(ids)
+
+
+def notifications_pending(*, older_than=timedelta(minutes=10)) -> list[int]:
+    from django.utils import timezone
+
+    return list(Notification.objects.filter(emailed_at__isnull=True, created_at__lt=timezone.now() - older_than)
+                .order_by("pk").values_list("pk", flat=True)[:5000])
 
 
 def statements_issued_notify(*, statement_ids) -> None:
@@ -75,16 +110,19 @@ def shipment_shipped_notify(*, shipment) -> None:
 
 
 @receiver(statements_issued, dispatch_uid="portal.statements_issued")
+@_never_fails
 def _on_statements_issued(sender, statement_ids, **kwargs):
     statements_issued_notify(statement_ids=statement_ids)
 
 
 @receiver(statement_paid, dispatch_uid="portal.statement_paid")
+@_never_fails
 def _on_statement_paid(sender, statement_id, **kwargs):
     statement_paid_notify(statement_id=statement_id)
 
 
 @receiver(shipment_shipped, dispatch_uid="portal.shipment_shipped")
+@_never_fails
 def _on_shipment_shipped(sender, shipment, **kwargs):
     shipment_shipped_notify(shipment=shipment)
 
@@ -120,9 +158,9 @@ def notifications_email_send(*, notification_ids, site_url: str) -> int:
     with translation.override("en"):
         for n_id in notification_ids:
             with transaction.atomic():
-                n = (Notification.objects.select_for_update(skip_locked=True, of=("self",)).select_related("account__creator")
+                n = (Notification.objects.select_for_update(of=("self",)).select_related("account__creator")
                      .filter(pk=n_id, emailed_at__isnull=True).first())
-                if n is None:
+                if n is None:  # sent already (by this task's earlier try or the pending sweep)
                     continue
                 if n.account.email_notifications and n.account.can_sign_in:
                     text = notification_text(n)
@@ -131,7 +169,9 @@ def notifications_email_send(*, notification_ids, site_url: str) -> int:
                                                                                            "account": n.account, "site_url": site_url}),
                               from_email=None, recipient_list=[n.account.email])
                     sent += 1
-                n.emailed_at = timezone.now()  # after sending: a failed send is retried, never lost
+                # Marked after sending, in the same transaction: a failed send raises, the task
+                # retries it later and the beat sweep catches what the retries do not.
+                n.emailed_at = timezone.now()
                 n.save(update_fields=["emailed_at"])
     return sent
 

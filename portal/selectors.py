@@ -144,8 +144,11 @@ def creator_statements(creator):
 # ---------------------------------------------------------------------------- the shop
 @dataclass
 class ShopTerms:
+    """What a creator may order in the portal. Portal orders are purchases: the creator pays for
+    them at their margin plan's price (shipped to themselves, or to their customer as dropship),
+    and earns nothing more on them. Without a plan in force they can browse but not order."""
     currency: str
-    plan: object  # the margin plan in force (wholesale prices), or None: dropship only
+    plan: object  # the margin plan in force, or None
     order_types: list[str]
 
 
@@ -154,8 +157,7 @@ def shop_terms(creator) -> ShopTerms:
     from orders.models import OrderType
 
     plan = margin_plan_in_force(creator_id=creator.pk, on=business_today()) if creator.kind in MARGIN_KINDS else None
-    return ShopTerms(currency=seller_base_currency(), plan=plan,
-                     order_types=[OrderType.WHOLESALE, OrderType.DROPSHIP] if plan else [OrderType.DROPSHIP])
+    return ShopTerms(currency=seller_base_currency(), plan=plan, order_types=[OrderType.WHOLESALE, OrderType.DROPSHIP] if plan else [])
 
 
 def shop_skus(currency: str):
@@ -165,14 +167,11 @@ def shop_skus(currency: str):
     return SKU.objects.filter(is_active=True, list_price__isnull=False, list_price_currency=currency)
 
 
-def unit_price(terms: ShopTerms, sku, order_type: str) -> Decimal:
-    """Wholesale: the margin plan's price; dropship: the list price (the customer pays it)."""
+def unit_price(terms: ShopTerms, sku) -> Decimal | None:
+    """What the creator pays a unit: the margin plan's price (None without a plan that prices it)."""
     from commissions.services.margins import plan_unit_price
-    from orders.models import OrderType
 
-    if order_type == OrderType.WHOLESALE:
-        return plan_unit_price(terms.plan, sku, terms.currency)
-    return Decimal(sku.list_price.amount)
+    return plan_unit_price(terms.plan, sku, terms.currency)
 
 
 def shop_catalogue(creator, terms: ShopTerms, *, search: str = ""):
@@ -193,12 +192,11 @@ def shop_catalogue(creator, terms: ShopTerms, *, search: str = ""):
 def shop_rows(creator, terms: ShopTerms, skus) -> list[dict]:
     """Price and quantity the creator may take now (the inventory selector's rule) of each SKU."""
     from inventory.selectors import Holder, sellable_quantities
-    from orders.models import OrderType
 
     skus = list(skus)
     available = sellable_quantities(skus=skus, holder=Holder.creator(creator.pk))
     return [{"sku": s, "available": available.get(s.pk, 0), "list_price": Decimal(s.list_price.amount),
-             "wholesale_price": unit_price(terms, s, OrderType.WHOLESALE) if terms.plan else None} for s in skus]
+             "wholesale_price": unit_price(terms, s)} for s in skus]
 
 
 def last_ship_to(creator) -> dict:

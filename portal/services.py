@@ -93,8 +93,8 @@ def order_token() -> str:
     return secrets.token_hex(5).upper()
 
 
-def cart_lines(creator, terms, cart: dict, order_type: str) -> tuple[list[dict], list[str]]:
-    """The cart's lines priced for `order_type`, with what is wrong with each (fresh stock)."""
+def cart_lines(creator, terms, cart: dict) -> tuple[list[dict], list[str]]:
+    """The cart's lines at the creator's price, with what is wrong with each (fresh stock)."""
     from portal.selectors import shop_rows, shop_skus, unit_price
 
     wanted = {int(k): v for k, v in cart.items()}
@@ -105,7 +105,7 @@ def cart_lines(creator, terms, cart: dict, order_type: str) -> tuple[list[dict],
         sku = row["sku"]
         found.add(sku.pk)
         quantity = wanted[sku.pk]
-        price = unit_price(terms, sku, order_type)
+        price = unit_price(terms, sku)
         if quantity > row["available"]:
             problems.append(_("%(sku)s: you asked for %(n)s but may take %(free)s now") % {"sku": sku.code, "n": quantity, "free": row["available"]})
         if price is None:
@@ -119,20 +119,28 @@ def cart_lines(creator, terms, cart: dict, order_type: str) -> tuple[list[dict],
 @transaction.atomic
 def portal_order_place(*, creator, cart: dict, order_type: str, address: dict, token: str):
     """Place the cart as one order of the creator into the normal pipeline (channel: creator
-    portal), priced by their margin plan (wholesale) or the list price (dropship). Raises
+    portal): a purchase at their margin plan's price, shipped to them (wholesale) or to their
+    customer (dropship); like any wholesale order, the seller bills them for it. Raises
     ValidationError naming the field or product; nothing is placed then. The same `token` twice
-    returns the first order."""
+    returns the first order.
+
+    What they may take is checked here; the stock itself is reserved by the pipeline in their
+    supply-priority turn, so an order that outruns the stock (a second tab) waits in the queue
+    instead of overselling."""
     import re
 
     from django.core.exceptions import ValidationError
+    from django.db import connection
 
-    from orders.models import Channel, Order, OrderType
+    from orders.models import Channel, Order
     from orders.services.address import address_check
     from orders.services.intake import Intake, IntakeLine, order_upsert
     from portal.selectors import shop_terms
 
     if not re.fullmatch(r"[0-9A-F]{10}", token or ""):
         raise ValidationError(_("This checkout page is out of date; open the cart again."))
+    with connection.cursor() as cursor:  # one checkout of a creator at a time
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:portal.order:{creator.pk}"])
     external_id = ORDER_PREFIX + token
     placed = Order.objects.filter(channel=Channel.PORTAL, external_id=external_id).first()
     if placed is not None:
@@ -140,19 +148,15 @@ def portal_order_place(*, creator, cart: dict, order_type: str, address: dict, t
             raise ValidationError(_("This checkout page is out of date; open the cart again."))
         return placed
     terms = shop_terms(creator)
+    if not terms.order_types:
+        raise ValidationError(_("Ordering here is for distributors and wholesale buyers with a margin plan; ask the seller for one."))
     if order_type not in terms.order_types:
-        raise ValidationError({"order_type": _("Wholesale prices come from a margin plan, and you have none in force; ask the seller.")
-                               if order_type == OrderType.WHOLESALE else _("Choose how the order is shipped.")})
+        raise ValidationError({"order_type": _("Choose how the order is shipped.")})
     if not cart:
         raise ValidationError(_("Your cart is empty."))
     if len(cart) > CART_MAX_LINES:
         raise ValidationError(_("An order takes at most %(n)s products.") % {"n": CART_MAX_LINES})
-    # Serialise a creator's checkouts, so two tabs cannot both take the last units of their allocation.
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:portal.order:{creator.pk}"])
-    rows, problems = cart_lines(creator, terms, cart, order_type)
+    rows, problems = cart_lines(creator, terms, cart)
     if problems:
         raise ValidationError(problems)
     checked = address_check(name=address.get("ship_name", ""), line1=address.get("ship_line1", ""), zip_code=address.get("ship_zip", ""),
@@ -163,9 +167,8 @@ def portal_order_place(*, creator, cart: dict, order_type: str, address: dict, t
             field = "ship_zip" if "ZIP" in problem else "ship_line1" if "street" in problem else "ship_name" if "name" in problem else "ship_country"
             errors.setdefault(field, []).append(problem)
         raise ValidationError(errors)
-    now = timezone.now()
     order, _created = order_upsert(Intake(
         channel=Channel.PORTAL, external_id=external_id, order_type=order_type, creator_id=creator.pk, currency=terms.currency,
-        placed_at=now, paid_at=now, address=address,
+        placed_at=timezone.now(), address=address,
         lines=[IntakeLine(sku=r["sku"].code, quantity=r["quantity"], unit_price=r["unit_price"]) for r in rows]))
     return order

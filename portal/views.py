@@ -268,7 +268,9 @@ def cart_add(request):
         available = selectors.shop_rows(creator, terms, [sku])[0]["available"]
         cart = _cart(request)
         wanted = cart.get(str(sku.pk), 0) + form.cleaned_data["quantity"]
-        if wanted > available:
+        if not terms.order_types:
+            messages.error(request, _("Ordering here is for distributors and wholesale buyers with a margin plan; ask the seller for one."))
+        elif wanted > available:
             messages.error(request, _("You may take %(free)s of %(sku)s now; your cart would hold %(n)s.") % {
                 "free": available, "sku": sku.code, "n": wanted})
         elif str(sku.pk) not in cart and len(cart) >= CART_MAX_LINES:
@@ -288,9 +290,9 @@ def cart(request):
     terms = selectors.shop_terms(creator)
     cart = _cart(request)
     action = request.POST.get("action", "")
-    order_type = request.POST.get("order_type") or request.GET.get("type") or terms.order_types[0]
-    if order_type not in terms.order_types:
-        order_type = terms.order_types[0]
+    order_type = request.POST.get("order_type") or request.GET.get("type") or "wholesale"
+    if order_type not in ("wholesale", "dropship"):
+        order_type = "wholesale"
     if action == "update":
         for key in list(cart):
             raw = request.POST.get(f"qty_{key}", "").strip()
@@ -316,7 +318,7 @@ def cart(request):
             _cart_save(request, {})
             messages.success(request, _("Order %(number)s is placed; follow it here.") % {"number": order.external_id})
             return redirect("portal:order", order_id=order.pk)
-    rows, problems = cart_lines(creator, terms, cart, order_type)
+    rows, problems = cart_lines(creator, terms, cart)
     known = {str(r["sku"].pk) for r in rows}
     if set(cart) - known:  # products no longer offered leave the cart
         _cart_save(request, {k: v for k, v in cart.items() if k in known})

@@ -20,11 +20,6 @@ class Migration(migrations.Migration):
             model_name='order',
             name='order_creator_placed',
         ),
-        migrations.AlterField(
-            model_name='orderline',
-            name='order',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='orders.order'),
-        ),
         migrations.AddIndex(
             model_name='order',
             index=models.Index(fields=['creator', 'placed_at'], include=('id', 'status', 'total'), name='order_creator_placed_cover'),
@@ -32,5 +27,19 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='orderline',
             index=models.Index(fields=['order'], include=('sku', 'quantity'), name='order_line_order_cover'),
+        ),
+        # The covering index replaces the foreign key's own index. Only that index is dropped:
+        # Django's AlterField would also drop and re-validate the foreign key constraint, locking
+        # both tables while it checks every line.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.AlterField(
+                model_name='orderline',
+                name='order',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='orders.order'),
+            )],
+            database_operations=[migrations.RunSQL(
+                "DROP INDEX IF EXISTS orders_orderline_order_id_17f8f3ef",
+                "CREATE INDEX IF NOT EXISTS orders_orderline_order_id_17f8f3ef ON orders_orderline (order_id)",
+            )],
         ),
     ]

@@ -5,7 +5,9 @@ import re
 from datetime import date, datetime, timezone as dt_timezone
 from decimal import Decimal
 
+import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
 from commissions.models import MarginPlan, Statement
@@ -13,10 +15,11 @@ from inventory.models import SKU
 from inventory.selectors import Holder
 from inventory.services.allocations import allocation_set
 from orders.models import Channel, Order, OrderStatus, OrderType
+from orders.services.intake import Intake, IntakeLine, order_upsert
 from orders.services.pipeline import order_pipeline, shipment_ship
 from portal.models import CreatorAccount, Notification
 from portal.notifications import notifications_email_send
-from portal.services import portal_accept
+from portal.services import portal_accept, portal_order_place
 from tests.creators.factories import make_creator
 from tests.inventory.factories import make_sku, make_warehouses, receive
 from tests.portal.test_portal import GOOD, _sign_in, _world
@@ -69,7 +72,7 @@ def test_a_distributor_buys_at_their_plan_price_within_what_they_may_take_and_he
     cart = client.get("/portal/shop/cart/").content.decode()
     assert "164.50 USD" in cart  # 4 × 28.00 + 6 × 8.75
     dropship = client.get("/portal/shop/cart/?type=dropship").content.decode()
-    assert "235.00 USD" in dropship  # the customer pays the list price: 4 × 40.00 + 6 × 12.50
+    assert "164.50 USD" in dropship and "Ship to your customer" in dropship  # the same purchase, shipped to their customer
 
     # A bad address names its field, and nothing is placed.
     page, _token = _checkout(client, order_type="wholesale", ship_zip="00000")
@@ -118,22 +121,19 @@ def test_a_distributor_buys_at_their_plan_price_within_what_they_may_take_and_he
     assert f"http://alpha.localhost/portal/orders/{order.pk}/" in mail.outbox[-1].body
 
 
-def test_a_creator_without_a_margin_plan_orders_for_customers_at_list_price_only(alpha):
+def test_a_creator_without_a_margin_plan_can_browse_but_not_order(alpha):
     world = _shop_world(alpha, "cleo.creator", kind="creator", plan=None)
     client = _sign_in(alpha, world["account"].email)
     shop = client.get("/portal/shop/").content.decode()
-    assert "your price" not in shop and "We ship to your customer at the list price" in shop
-    client.post("/portal/shop/add/", {"sku": world["mask"].pk, "quantity": 2})
-    refused, _token = _checkout(client, order_type="wholesale")
-    assert "you have none in force; ask the seller" in refused.content.decode()
-    page, _token = _checkout(client, order_type="dropship", ship_name="A Follower", ship_zip="10001", ship_state="NY", ship_city="New York")
-    assert page.status_code == 302
+    assert "You may take 10" in shop and "your price" not in shop and "ask the seller for one" in shop
+    assert 'action="/portal/shop/add/"' not in shop and "Cart:" not in shop
+    page = client.post("/portal/shop/add/", {"sku": world["mask"].pk, "quantity": 2}, follow=True).content.decode()
+    assert "Ordering here is for distributors and wholesale buyers with a margin plan" in page
+    assert "Your cart is empty" in client.get("/portal/shop/cart/").content.decode()
     with tenant_context(alpha):
-        order = Order.objects.get(channel=Channel.PORTAL, creator=world["creator"])
-        assert (order.order_type, order.total, order.ship_name) == (OrderType.DROPSHIP, D("25.00"), "A Follower")
-    # Their orders page shows the city and state, never the customer's name.
-    listed = client.get("/portal/orders/?source=purchases").content.decode()
-    assert order.external_id in listed and "New York, NY" in listed and "A Follower" not in listed
+        with pytest.raises(ValidationError, match="margin plan"):
+            portal_order_place(creator=world["creator"], cart={world["mask"].pk: 2}, order_type="dropship", address=ADDRESS, token="ABCDEF0123")
+        assert not Order.objects.filter(channel=Channel.PORTAL).exists()
 
 
 def test_statement_issued_reissued_and_paid_reach_the_inbox_once_and_email_respects_the_choice(alpha, django_capture_on_commit_callbacks):
@@ -167,3 +167,34 @@ def test_statement_issued_reissued_and_paid_reach_the_inbox_once_and_email_respe
     client.post("/portal/inbox/", {"email_notifications": "on"})
     with tenant_context(alpha):
         assert CreatorAccount.objects.get(pk=world["account"].pk).email_notifications is True
+
+
+def test_unsent_notifications_are_picked_up_by_the_sweep_and_a_failing_one_never_breaks_the_shipment(alpha, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    import portal.notifications as notifications
+    from portal.notifications import notifications_pending
+
+    world = _shop_world(alpha, "sia.sweep")
+    with tenant_context(alpha):
+        old = Notification.objects.create(account=world["account"], kind="order_shipped", key="shipment:900", object_id=1,
+                                          data={"order": "X", "carrier": "UPS", "tracking": "1Z"}, created_at=timezone.now() - timedelta(minutes=30))
+        Notification.objects.create(account=world["account"], kind="order_shipped", key="shipment:901", object_id=1, data={},
+                                    created_at=timezone.now() - timedelta(minutes=30), emailed_at=timezone.now())
+        Notification.objects.create(account=world["account"], kind="order_shipped", key="shipment:902", object_id=1, data={})  # just made
+        assert notifications_pending() == [old.pk]
+
+        # A broken notification is logged; the shipment it tells of still ships.
+        def broken(**kwargs):
+            raise RuntimeError("notification store is down")
+
+        monkeypatch.setattr(notifications, "shipment_shipped_notify", broken)
+        order, _created = order_upsert(Intake(channel=Channel.PORTAL, external_id="PO-SWEEP00001", order_type=OrderType.WHOLESALE,
+                                              creator_id=world["creator"].pk, address=ADDRESS,
+                                              lines=[IntakeLine(sku="SHOP-MASK", quantity=1, unit_price="8.75")]))
+        order_pipeline(order_id=order.pk)
+        shipment = shipment_ship(shipment_id=order.shipments.get().pk, carrier="UPS", tracking_number="1ZSWEEP")
+        shipment.refresh_from_db()
+        assert shipment.status == "shipped" and Order.objects.get(pk=order.pk).status == OrderStatus.SHIPPED
