@@ -54,9 +54,7 @@ def dashboard(creator, *, days: int = 30, now=None) -> Dashboard:
     now = now or timezone.now()
     today = business_today()
     tz = seller_time_zone()
-    policy = tier_policy_in_force(today)
-    policy_bands = list(policy.bands.all())
-    policy._prefetched_objects_cache = {"bands": policy_bands}  # creator_terms and bands_of read them again
+    policy = tier_policy_in_force(today)  # with its bands, read once for the terms and the ladder
     terms = creator_terms(creator, today, policy=policy)
     period = period_for_day(terms.settlement_cycle, today)
     window_first = today - timedelta(days=days - 1)

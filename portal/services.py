@@ -161,12 +161,8 @@ def portal_order_place(*, creator, cart: dict, order_type: str, address: dict, t
         raise ValidationError(problems)
     checked = address_check(name=address.get("ship_name", ""), line1=address.get("ship_line1", ""), zip_code=address.get("ship_zip", ""),
                             state=address.get("ship_state", ""), country=address.get("ship_country") or "US")
-    if checked.problems:
-        errors = {}
-        for problem in checked.problems:
-            field = "ship_zip" if "ZIP" in problem else "ship_line1" if "street" in problem else "ship_name" if "name" in problem else "ship_country"
-            errors.setdefault(field, []).append(problem)
-        raise ValidationError(errors)
+    if checked.by_field:
+        raise ValidationError(checked.by_field)
     order, _created = order_upsert(Intake(
         channel=Channel.PORTAL, external_id=external_id, order_type=order_type, creator_id=creator.pk, currency=terms.currency,
         placed_at=timezone.now(), address=address,

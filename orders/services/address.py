@@ -35,32 +35,40 @@ def state_code(value: str) -> str:
 
 @dataclass(frozen=True)
 class Checked:
-    problems: list[str]
+    by_field: dict[str, list[str]]  # what is wrong, under the address field it is about (ship_name, ship_line1, ship_zip, ...)
     city: str = ""
     state: str = ""
     latitude: Decimal | None = None
     longitude: Decimal | None = None
 
+    @property
+    def problems(self) -> list[str]:
+        return [problem for found in self.by_field.values() for problem in found]
+
 
 def address_check(*, name: str, line1: str, zip_code: str, state: str = "", country: str = "US") -> Checked:
-    problems = []
+    found: dict[str, list[str]] = {}
+
+    def problem(field: str, text: str) -> None:
+        found.setdefault(field, []).append(text)
+
     if not (name or "").strip():
-        problems.append(_("the recipient's name is missing"))
+        problem("ship_name", _("the recipient's name is missing"))
     if not (line1 or "").strip():
-        problems.append(_("the street address is missing"))
+        problem("ship_line1", _("the street address is missing"))
     country = (country or "").strip().upper()
     if country not in ("US", "USA"):
-        problems.append(_("only US addresses can be routed (country %(country)s)") % {"country": country or "—"})
-        return Checked(problems)
+        problem("ship_country", _("only US addresses can be routed (country %(country)s)") % {"country": country or "—"})
+        return Checked(found)
     zip5 = (zip_code or "").strip()[:5]
     if not zip5:
-        problems.append(_("the ZIP code is missing"))
-        return Checked(problems)
+        problem("ship_zip", _("the ZIP code is missing"))
+        return Checked(found)
     m = zip_index().get(zip5)
     if m is None:
-        problems.append(_("unknown US ZIP code %(zip)s") % {"zip": zip_code})
-        return Checked(problems)
+        problem("ship_zip", _("unknown US ZIP code %(zip)s") % {"zip": zip_code})
+        return Checked(found)
     given = state_code(state)
     if given and given != m["state"]:
-        problems.append(_("ZIP code %(zip)s is in %(real)s, not %(given)s") % {"zip": zip5, "real": m["state"], "given": given})
-    return Checked(problems, city=m["city"].title(), state=m["state"], latitude=Decimal(m["lat"]), longitude=Decimal(m["long"]))
+        problem("ship_zip", _("ZIP code %(zip)s is in %(real)s, not %(given)s") % {"zip": zip5, "real": m["state"], "given": given})
+    return Checked(found, city=m["city"].title(), state=m["state"], latitude=Decimal(m["lat"]), longitude=Decimal(m["long"]))

@@ -90,9 +90,9 @@ def wholesale_csv_parse(*, text: str) -> WholesaleImport:
         if entry is None and number_key:
             checked = address_check(name=address["ship_name"], line1=address["ship_line1"], zip_code=address["ship_zip"], state=address["ship_state"],
                                     country=address["ship_country"])
-            for problem in checked.problems:
-                result.errors.append(RowError(number, "ship_zip" if "ZIP" in problem else "ship_line1" if "street" in problem else "ship_name"
-                                              if "name" in problem else "ship_country", problem))
+            for column, problems in checked.by_field.items():
+                for problem in problems:
+                    result.errors.append(RowError(number, column, problem))
             entry = result.orders[number_key] = {"creator_handle": handle, "creator_id": creators.get(handle.lower()), "address": address, "lines": [],
                                                  "row": number, "unpriced": []}
             existing.add(number_key)

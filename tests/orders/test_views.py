@@ -132,6 +132,20 @@ def test_wholesale_csv_with_one_bad_row_among_500_imports_nothing(floor, alpha):
     assert Order.objects.filter(channel=Channel.WHOLESALE).count() == 250
 
 
+def test_wholesale_csv_names_the_address_column_in_chinese_too(floor, alpha):
+    """The column of an address problem comes from the address check itself, not from the
+    wording of its (translated) message."""
+    from django.utils import translation
+
+    from orders.services.wholesale_csv import wholesale_csv_parse
+
+    header = "order_number,sku,quantity,unit_price,ship_name,ship_line1,ship_zip,ship_state"
+    with translation.override("zh-hans"):
+        result = wholesale_csv_parse(text=f"{header}\nWH-ZH,FLOOR-1,1,12.50,,1 Main St,00000,NY\n")
+    assert {e.column for e in result.errors} == {"ship_name", "ship_zip"}
+    assert all(not e.reason.isascii() for e in result.errors)  # the messages themselves are Chinese
+
+
 def _upload(text: str):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
