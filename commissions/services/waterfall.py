@@ -111,7 +111,9 @@ def order_profit(order) -> OrderProfit:
     from orders.models import OrderType, ShipmentLine, ShipmentStatus
 
     on = business_date_of(order.placed_at)
-    lines = list(order.lines.select_related("sku__product"))
+    # In id order: the order's shipping estimate comes from its first line's fee schedule, and splits give
+    # leftover cents to the earlier line, so the order must not depend on where rows sit on disk.
+    lines = list(order.lines.select_related("sku__product").order_by("pk"))
     result = OrderProfit(currency=order.currency)
     if not lines:
         return result
@@ -120,7 +122,7 @@ def order_profit(order) -> OrderProfit:
             for line in lines}
     # FIFO cost: what each shipment's lots cost, split over its lines of that SKU by units.
     shipment_lines = list(ShipmentLine.objects.filter(order_line__order=order).exclude(shipment__status=ShipmentStatus.CANCELLED)
-                          .select_related("shipment__warehouse"))
+                          .select_related("shipment__warehouse").order_by("pk"))
     consumed_as = {consumption_reference(reference=sl.shipment.reservation_reference, sku_id=sl.sku_id): (sl.shipment.reservation_reference, sl.sku_id)
                    for sl in shipment_lines}
     lot_cost: dict[tuple[str, int], Decimal] = defaultdict(Decimal)

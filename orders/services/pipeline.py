@@ -119,8 +119,11 @@ def park(order: Order, reason: str, detail: str, *, status: str | None = None, a
         note(order, f"{label}: {detail}", actor=actor)
 
 
-def _clear_exception(order: Order) -> None:
+def _clear_exception(order: Order, actor=None) -> None:
     if order.exception_reason:
+        if actor is not None:  # a person dealt with it (counted per person on the team page)
+            OrderEvent.objects.create(order=order, actor=actor, resolved_exception=order.exception_reason,
+                                      message=_("Exception cleared: %(reason)s") % {"reason": ExceptionReason(order.exception_reason).label})
         order.exception_reason, order.exception_detail, order.exception_at = "", "", None
         order.save(update_fields=["exception_reason", "exception_detail", "exception_at", "updated_at"])
 
@@ -343,19 +346,19 @@ def order_retry(*, order_id: int, actor=None) -> Order:
         return order
     reason = order.exception_reason
     if reason == ExceptionReason.TRACKING_PUSH:
-        _clear_exception(order)
+        _clear_exception(order, actor)
         note(order, _("Retrying the tracking push"), actor=actor)
         for shipment in order.shipments.filter(status__in=[ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED], tracking_pushed_at__isnull=True):
             tracking_push_later(shipment.pk)
         return order
     if reason == ExceptionReason.THREEPL_PUSH:
-        _clear_exception(order)
+        _clear_exception(order, actor)
         note(order, _("Retrying the hand-over to the 3PL"), actor=actor)
         for shipment in order.shipments.filter(status=ShipmentStatus.OPEN, handed_over_at__isnull=True):
             threepl_send_later(shipment.pk)
         return order
     if reason == ExceptionReason.CANCELLED_AFTER_SHIPPING:
-        _clear_exception(order)
+        _clear_exception(order, actor)
         note(order, _("Marked as handled"), actor=actor)
         return order
     if order.intake_lines:
@@ -371,7 +374,7 @@ def order_retry(*, order_id: int, actor=None) -> Order:
         supply_drain_if_waiting(sku_ids=list(order.lines.values_list("sku_id", flat=True)))
         note(order, _("Asked the supply-priority queue to serve waiting requests"), actor=actor)
         return order
-    _clear_exception(order)
+    _clear_exception(order, actor)
     if order.status in (OrderStatus.BACKORDERED, OrderStatus.ADDRESS_INVALID, OrderStatus.RECEIVED):
         transition(order, OrderStatus.RECEIVED, actor=actor, message=_("Retry"))
     pipeline_later(order.pk)
@@ -397,7 +400,7 @@ def order_release(*, order_id: int, actor=None) -> Order:
     has_shipments = order.shipments.exclude(status=ShipmentStatus.CANCELLED).exists()
     transition(order, OrderStatus.ROUTED if has_shipments else OrderStatus.RECEIVED, actor=actor, message=_("Released from hold"))
     if not has_shipments:
-        _clear_exception(order)
+        _clear_exception(order, actor)
         pipeline_later(order.pk)
     return order
 
@@ -430,7 +433,7 @@ def order_cancel(*, order_id: int, actor=None, reason: str = "") -> Order:
         return order
     if order.status not in CANCELLABLE:
         raise OrderError(_("Order %(order)s is %(status)s and cannot be cancelled.") % {"order": order.external_id, "status": order.get_status_display()})
-    _clear_exception(order)
+    _clear_exception(order, actor)
     transition(order, OrderStatus.CANCELLED, actor=actor, message=message)
     return order
 
