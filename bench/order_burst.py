@@ -16,6 +16,9 @@ been decided (routed and reserved, or backordered when the hot SKUs ran out). du
 orders beyond one per TikTok order id. oversold = units reserved or shipped beyond what a
 warehouse received, counted from the shipments themselves, not from the stock counters.
 Last line: deliveries=<n> orders=<n> ack_p50_s=<x> ack_p99_s=<x> total_s=<x> duplicates=<n> oversold=<n> orders_per_s=<x>
+
+BENCH_BI=off runs it with the cockpit's triggers disabled, BENCH_BI=on with the cockpit refresh
+running during the burst (bench/cockpit.py runs both and compares).
 """
 import hashlib
 import hmac
@@ -123,6 +126,67 @@ def setup(sandbox_url: str) -> int:
     return seller.pk
 
 
+BI_TRIGGERS = [(table, f"bi_{name}_{event}") for table, name in (("orders_order", "order"), ("orders_orderline", "line"), ("orders_shipment", "shipment"))
+               for event in ("insert", "update", "delete")]
+
+
+class _Cockpit:
+    """BENCH_BI=off: the cockpit's triggers disabled (the baseline). BENCH_BI=on: triggers on and the
+    cockpit refresh running every BENCH_BI_EVERY seconds (default 5; beat runs it every 60) during the
+    burst, in a thread of this process, as the beat-driven task would in a worker; then its cost."""
+
+    def __init__(self, seller, mode: str):
+        from django.db import connection
+
+        self.seller, self.mode, self.every = seller, mode, float(os.environ.get("BENCH_BI_EVERY", "5"))
+        self.runs, self.orders, self.seconds = 0, 0, 0.0
+        self.stop = threading.Event()
+        self.thread = None
+        if mode == "off":
+            with connection.cursor() as cursor:
+                for table, trigger in BI_TRIGGERS:
+                    cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+        elif mode == "on":
+            self.thread = threading.Thread(target=self._loop)
+            self.thread.start()
+
+    def _refresh(self) -> None:
+        from bi.services.refresh import refresh
+
+        started = time.perf_counter()
+        done = refresh()
+        if done.orders:
+            self.runs, self.orders, self.seconds = self.runs + 1, self.orders + done.orders, self.seconds + time.perf_counter() - started
+
+    def _loop(self) -> None:
+        from django.db import connection
+
+        connection.set_tenant(self.seller)
+        try:
+            while not self.stop.wait(self.every):
+                self._refresh()
+        finally:
+            connection.close()
+
+    def finish(self, total_s: float) -> None:
+        if self.thread is None:
+            return
+        self.stop.set()
+        self.thread.join()
+        started = time.perf_counter()
+        self._refresh()  # what was still queued when the last order was decided
+        lag = time.perf_counter() - started
+        from bi.models import OrderFact
+        from orders.models import Order
+
+        facts = OrderFact.objects.values("order_id").distinct().count()
+        live = Order.objects.exclude(status="cancelled").count()
+        print(f"cockpit refresh every {self.every:.0f} s during the burst: {self.runs} runs recomputed {self.orders} orders in {self.seconds:.1f} s "
+              f"({100 * self.seconds / total_s:.0f}% of one core over the burst's {total_s:.1f} s); up to date {lag:.1f} s after the last order "
+              f"was decided; orders with figures {facts} of {live}", flush=True)
+        print(f"bi_refresh_s={self.seconds:.1f} bi_runs={self.runs} bi_orders={self.orders} bi_lag_s={lag:.1f} bi_orders_missing={live - facts}", flush=True)
+
+
 def run(sandbox_url: str, web_url: str, seller_id: int) -> None:
     import httpx
     from django.db import connection
@@ -168,6 +232,7 @@ def run(sandbox_url: str, web_url: str, seller_id: int) -> None:
 
     seller = Seller.objects.get(pk=seller_id)
     connection.set_tenant(seller)
+    cockpit = _Cockpit(seller, os.environ.get("BENCH_BI", ""))
     start = time.monotonic()
     threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
     for t in threads:
@@ -183,6 +248,7 @@ def run(sandbox_url: str, web_url: str, seller_id: int) -> None:
             break
         time.sleep(0.25)
     total_s = time.monotonic() - start
+    cockpit.finish(total_s)
     orders = Order.objects.count()
     unique = Order.objects.values("external_id").distinct().count()
     with connection.cursor() as c:

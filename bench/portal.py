@@ -14,18 +14,10 @@ pages like a person reading them (BENCH_THINK_S=0 for a closed loop). Latency is
 client; queries per page are counted in-process through Django's test client.
 Last line: dashboard_p95_ms=<x> orders_p95_ms=<x> statements_p95_ms=<x> max_queries=<n>
 """
-import http.cookiejar
 import os
-import random
-import re
-import socket
 import statistics
-import subprocess
 import sys
-import threading
 import time
-import urllib.parse
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_DEBUG"] = "false"
 from bench._db import big_seller, scratch_platform  # noqa: E402
+from bench._load import Browser, gunicorn, load, pct  # noqa: E402
 
 PASSWORD = "Bench-portal-2026"
 PAGES = {"dashboard": "/portal/", "orders": "/portal/orders/", "statements": "/portal/statements/"}
@@ -119,66 +112,6 @@ def queries_per_page(seller, account) -> dict[str, int]:
     return counts
 
 
-class User:
-    """One browser: its own cookies, signed in through the login form."""
-
-    def __init__(self, base: str, host: str, email: str):
-        self.base, self.host = base, host
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        form = self.get("/portal/login/")[1]
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-        status, body = self.request("/portal/login/", {"csrfmiddlewaretoken": token, "email": email, "password": PASSWORD})
-        assert "Sign out" in body, body[:300]
-
-    def request(self, path: str, data: dict | None = None) -> tuple[int, str]:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        req = urllib.request.Request(self.base + path, data=body, headers={"Host": self.host})
-        with self.opener.open(req, timeout=60) as response:
-            return response.status, response.read().decode()
-
-    def get(self, path: str) -> tuple[int, str]:
-        return self.request(path)
-
-
-def load(base: str, host: str, email: str, users_n: int, seconds: float, think: float) -> dict[str, list[float]]:
-    users = [User(base, host, email) for _ in range(users_n)]
-    for user in users:  # warm every worker's caches once
-        for path in PAGES.values():
-            user.get(path)
-    timings = {name: [] for name in PAGES}
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
-
-    def run(user: User, seed_: int) -> None:
-        rng = random.Random(seed_)
-        names = list(PAGES)
-        i = rng.randrange(len(names))
-        time.sleep(rng.uniform(0, think or 0.05))  # users arrive spread out
-        while time.monotonic() < deadline:
-            name = names[i % len(names)]
-            started = time.perf_counter()
-            status, body = user.get(PAGES[name])
-            elapsed = (time.perf_counter() - started) * 1000
-            assert status == 200 and "Sign out" in body, (name, status)
-            with lock:
-                timings[name].append(elapsed)
-            i += 1
-            if think:
-                time.sleep(rng.uniform(think * 0.5, think * 1.5))
-
-    threads = [threading.Thread(target=run, args=(u, n)) for n, u in enumerate(users)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return timings
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
-
-
 def main() -> None:
     orders_n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     creators_n = int(sys.argv[2]) if len(sys.argv) > 2 else 2_000
@@ -189,30 +122,12 @@ def main() -> None:
         seller, account = seed(orders_n, creators_n)
         counts = queries_per_page(seller, account)
         print("queries per page: " + ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
-        from django.db import connections
-
-        connections.close_all()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "erp.settings.local"), DJANGO_DEBUG="false",
-                   DJANGO_LOG_LEVEL="WARNING", FANOUT_SITE_URL=f"http://localhost:{port}")
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "erp.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "3", "--timeout", "120"],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            base, host = f"http://127.0.0.1:{port}", f"big.localhost:{port}"
-            for _ in range(150):
-                try:
-                    urllib.request.urlopen(urllib.request.Request(base + "/portal/login/", headers={"Host": host}), timeout=2).read()
-                    break
-                except OSError:
-                    if server.poll() is not None:
-                        raise RuntimeError(server.stderr.read().decode()[-2000:])
-                    time.sleep(0.2)
-            timings = load(base, host, account.email, users_n, seconds, think)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        with gunicorn("big", "/portal/login/") as (base, host):
+            browsers = [Browser(base, host, "/portal/login/", {"email": account.email, "password": PASSWORD}) for _ in range(users_n)]
+            for browser in browsers:  # warm every worker's caches once
+                for path in PAGES.values():
+                    browser.get(path)
+            timings = load(browsers, PAGES, seconds, think)
     figures = {}
     total = sum(len(v) for v in timings.values())
     print(f"{users_n} users for {seconds:.0f} s (think time {think:.1f} s on average): {total} pages, {total / seconds:.1f} pages/s", flush=True)

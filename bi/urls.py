@@ -1,8 +1,13 @@
-from django.utils.translation import gettext_lazy as _
+from django.urls import path
 
-from accounts.shell import module_home_path
+from bi import views
 
 app_name = "bi"
 urlpatterns = [
-    module_home_path(title=_("Insights"), description=_("Profit, creator, channel, warehouse and SLA dashboards will live here.")),
+    path("", views.cockpit, name="index"),
+    path("creators/", views.creators, name="creators"),
+    path("operations/", views.operations, name="operations"),
+    path("stock/", views.stock, name="stock"),
+    path("warehouses/", views.warehouses, name="warehouses"),
+    path("team/", views.team, name="team"),
 ]

@@ -26,6 +26,20 @@ def _direct_deals(per_tier: int = 2) -> None:
     Order.objects.filter(creator_id__in=chosen, channel=Channel.TIKTOK_SHOP).update(platform_pays_commission=False)
 
 
+# What a one-pound ground parcel costs the demo seller by shipping zone 1–8 (its negotiated rate card).
+DEMO_ZONES = ["4.35", "4.70", "5.25", "6.05", "6.95", "7.85", "8.80", "9.95"]
+
+
+def _zone_estimates() -> None:
+    """The demo's TikTok Shop and Shopify schedules estimate shipping by zone (the cockpit's warehouse economics use it)."""
+    from decimal import Decimal
+
+    from commissions.models import FeeSchedule
+
+    FeeSchedule.objects.filter(channel__in=["tiktok_shop", "shopify"], category__isnull=True, zone_estimates=[]).update(
+        zone_estimates=[Decimal(z) for z in DEMO_ZONES])
+
+
 def demo_commissions_seed() -> bool:
     from commissions.services.accrual import accrue
     from commissions.services.settlement import period_close
@@ -35,6 +49,7 @@ def demo_commissions_seed() -> bool:
 
     if JournalEntry.objects.exists() or Statement.objects.exists():
         return False
+    _zone_estimates()
     _direct_deals()
     accrue()
     today = business_today()

@@ -84,6 +84,10 @@ app.conf.beat_schedule = {
         "task": "commissions.platform_reconcile",
         "schedule": crontab(minute=50, hour=7),  # daily: TikTok's finance statements of the days before
     },
+    "bi.refresh": {
+        "task": "bi.refresh",
+        "schedule": crontab(),  # every minute: the cockpit lags the orders by a minute at most
+    },
     "portal.notifications_email_pending": {
         "task": "portal.notifications_email_pending",
         "schedule": crontab(minute="*/10"),  # emails a failed or lost send left behind

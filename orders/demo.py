@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from orders.models import Order, OrderStatus, Shipment
+from orders.models import Order, OrderEvent, OrderStatus, Shipment
 from orders.services.address import zip_index
 from orders.services.routing import great_circle_km
 
@@ -138,7 +138,49 @@ def demo_orders_seed(*, seed: int = 5) -> bool:
         with cursor.copy("COPY orders_orderevent (order_id, at, from_status, to_status, message) FROM STDIN") as copy:
             for row in event_rows:
                 copy.write_row(row)
+        # What the shipped units cost: one lot per SKU and warehouse, received before the history at the landed cost
+        # of the SKU's opening stock (the default unit cost may be in the supplier's currency) and used up by it, so the profit waterfall (and the cockpit) knows each order's FIFO cost.
+        cursor.execute("""
+            WITH used AS (
+                SELECT sl.sku_id, s.warehouse_id, sum(sl.quantity) AS units FROM orders_shipmentline sl
+                JOIN orders_shipment s ON s.id = sl.shipment_id WHERE s.id = ANY(%(ids)s) GROUP BY 1, 2),
+            lots AS (
+                INSERT INTO inventory_costlot (sku_id, warehouse_id, received_at, quantity_received, quantity_remaining, unit_cost,
+                                               unit_cost_currency, reference)
+                SELECT u.sku_id, u.warehouse_id, %(since)s, u.units, 0, first.unit_cost, first.unit_cost_currency, 'demo-history'
+                FROM used u JOIN LATERAL (SELECT l.unit_cost, l.unit_cost_currency FROM inventory_costlot l WHERE l.sku_id = u.sku_id
+                                          ORDER BY l.received_at, l.id LIMIT 1) first ON true
+                RETURNING id, sku_id, warehouse_id)
+            INSERT INTO inventory_lotconsumption (lot_id, reference, quantity, returned, created_at)
+            SELECT lots.id, s.reservation_reference || ':' || sl.sku_id, sl.quantity, sl.quantity_returned, s.shipped_at
+            FROM orders_shipmentline sl JOIN orders_shipment s ON s.id = sl.shipment_id
+            JOIN lots ON lots.sku_id = sl.sku_id AND lots.warehouse_id = s.warehouse_id
+            WHERE s.id = ANY(%(ids)s)""", {"ids": [row[0] for row in shipment_rows], "since": since - timedelta(days=14)})
+    _demo_people_touch(rng, [row for row in order_rows if row[17] != "cancelled"])
     return True
+
+
+def _demo_people_touch(rng: random.Random, order_rows: list[tuple]) -> None:
+    """A few orders in a hundred needed a person: they show as handled by the ops team, and some of
+    them had an exception (bad address, stock short, unknown SKU) that the person cleared."""
+    from accounts.models import User
+    from orders.models import ExceptionReason
+
+    people = list(User.objects.filter(role__in=["operations", "warehouse", "manager"]).order_by("pk").values_list("pk", flat=True))
+    if not people:
+        return
+    weights = [5, 3, 1][: len(people)]
+    touched = [(row[0], row[12]) for row in order_rows if row[12] is not None and rng.random() < 0.04]  # (order id, reserved at)
+    handled_by = {order_id: rng.choices(people, weights=weights)[0] for order_id, _at in touched}
+    reasons = [ExceptionReason.ADDRESS_INVALID, ExceptionReason.STOCK_SHORT, ExceptionReason.UNKNOWN_SKU]
+    events = [OrderEvent(order_id=order_id, at=reserved - timedelta(minutes=rng.uniform(2, 90)), actor_id=handled_by[order_id],
+                         resolved_exception=(reason := rng.choices(reasons, weights=[5, 3, 2])[0]),
+                         message=f"Exception cleared: {ExceptionReason(reason).label}")
+              for order_id, reserved in touched if rng.random() < 0.45]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE orders_order o SET handled_by_id = t.user_id FROM unnest(%s::bigint[], %s::bigint[]) AS t(order_id, user_id) "
+                       "WHERE o.id = t.order_id", [list(handled_by), list(handled_by.values())])
+    OrderEvent.objects.bulk_create(events, batch_size=2000)
 
 
 def demo_live_orders_seed(*, count: int = 24, seed: int = 9) -> int:

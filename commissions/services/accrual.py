@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from commissions.models import CommissionLine, EntryKind, LineKind, SettlementSettings
 from commissions.services.ledger import advisory_lock, post
+from commissions.services.rates import terms_ctes
 from erp.l10n import seller_time_zone
 from inventory.services.levels import money_round_cents
 
@@ -55,29 +56,7 @@ WITH todo AS (
       AND ol.quantity > ol.quantity_returned
       AND NOT EXISTS (SELECT 1 FROM commissions_commissionline cl WHERE cl.order_line_id = ol.id AND cl.kind = 'accrual')
 ),
-policy_on AS (
-    SELECT d.day, (SELECT p.id FROM creators_tierpolicy p WHERE p.effective_from <= d.day
-                   ORDER BY p.effective_from DESC, p.version DESC LIMIT 1) AS policy_id
-    FROM (SELECT DISTINCT day FROM todo) d
-),
-tier_on AS (
-    SELECT cd.creator_id, cd.day, COALESCE(
-        (SELECT tc.to_tier FROM creators_tierchange tc WHERE tc.creator_id = cd.creator_id AND tc.effective_from <= cd.day
-         ORDER BY tc.effective_from DESC, tc.id DESC LIMIT 1),
-        (SELECT tc.from_tier FROM creators_tierchange tc WHERE tc.creator_id = cd.creator_id ORDER BY tc.effective_from, tc.id LIMIT 1),
-        c.tier) AS tier, c.commission_rate_override AS override,
-        CASE WHEN c.kind IN ('distributor', 'wholesale') THEN
-            (SELECT mp.discount_rate FROM commissions_marginplan mp WHERE mp.creator_id = cd.creator_id AND mp.valid_from <= cd.day
-             AND (mp.valid_to IS NULL OR mp.valid_to >= cd.day) ORDER BY mp.valid_from DESC LIMIT 1) END AS discount
-    FROM (SELECT DISTINCT creator_id, day FROM todo) cd JOIN creators_creator c ON c.id = cd.creator_id
-),
-product_rate AS (
-    SELECT pd.product_id, pd.day, (SELECT r.rate FROM commissions_productcommissionrate r
-        WHERE r.product_id = pd.product_id AND r.valid_from <= pd.day AND (r.valid_to IS NULL OR r.valid_to >= pd.day)
-        ORDER BY r.valid_from DESC LIMIT 1) AS rate
-    FROM (SELECT DISTINCT product_id, day FROM todo WHERE product_id IS NOT NULL) pd
-),
-priced AS (
+""" + terms_ctes("todo") + """priced AS (
     SELECT t.*, ton.tier, ton.override, ton.discount,
            CASE WHEN ton.discount IS NOT NULL AND t.list_price IS NOT NULL AND t.list_price_currency = t.currency
                 THEN round(t.list_price * (1 - ton.discount), 2) END AS plan_price

@@ -74,6 +74,12 @@ class Command(BaseCommand):
             if demo_commissions_seed():
                 self.stdout.write("accrued creator commissions and closed the ended settlement periods: statements issued, disputed and paid")
 
+            from bi.services.refresh import refresh
+
+            built = refresh()
+            if built.orders:
+                self.stdout.write(f"built the cockpit's figures for {built.orders:,} orders in {built.seconds:.0f} s")
+
             from portal.demo import demo_portal_seed
 
             portal_emails = demo_portal_seed(password=DEMO_PASSWORD)
