@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django import forms
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from bi.selectors import Filters
 from creators.models import Tier
@@ -21,10 +21,15 @@ class PeriodForm(forms.Form):
     first = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     last = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     channel = forms.ChoiceField(label=_("Channel"), required=False, choices=[("", _("All channels"))] + list(Channel.choices))
-    tier = forms.ChoiceField(label=_("Tier"), required=False,
-                             choices=[("", _("All tiers"))] + [(t, _("Tier %(tier)s") % {"tier": t}) for t, _l in Tier.choices] + [("-", _("No creator"))])
+    tier = forms.ChoiceField(label=_("Tier"), required=False)
     warehouse = forms.ModelChoiceField(label=_("Warehouse"), required=False, queryset=Warehouse.objects.all(), empty_label=_("All warehouses"))
     grain = forms.ChoiceField(label=_("Chart by"), required=False, choices=[("", _("Automatic")), ("day", _("Day")), ("week", _("Week")), ("month", _("Month"))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Labels with a number in them are made per request, in the user's language.
+        self.fields["tier"].choices = ([("", gettext("All tiers"))] + [(t, gettext("Tier %(tier)s") % {"tier": t}) for t, _l in Tier.choices]
+                                       + [("-", gettext("No creator"))])
 
     def clean(self):
         data = super().clean()

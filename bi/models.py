@@ -69,7 +69,10 @@ class OrderFact(models.Model):
     tier = models.CharField(max_length=1, blank=True)  # the creator's tier on that day ("" without a creator)
     sku_id = models.BigIntegerField()
     warehouse_id = models.BigIntegerField(null=True)  # where most of the line's units ship from (empty until routed)
-    first_line = models.BooleanField(default=False)  # the order is counted once, on its first line
+    # The order is counted once, on its first line (so an order split across warehouses counts in its first line's);
+    # per SKU, once on its first line of that SKU.
+    first_line = models.BooleanField(default=False)
+    first_of_sku = models.BooleanField(default=False)
     in_base = models.BooleanField(default=True)  # False: no exchange rate for the order's currency on its day (left out)
     units = models.IntegerField(default=0)
     units_returned = models.IntegerField(default=0)

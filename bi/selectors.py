@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from bi.models import MEASURES
-from erp.l10n import business_day_range, business_today
+from erp.l10n import business_day_range, business_today, seller_base_currency
 
 
 @dataclass(frozen=True)
@@ -226,8 +226,11 @@ def freshness() -> dict:
     from bi.models import RefreshRun
     from bi.services.refresh import pending
 
-    last = RefreshRun.objects.order_by("-started_at").first()
-    return {"last": last, "pending": pending()}
+    from bi.models import OrderFact
+
+    last = RefreshRun.objects.order_by("-pk").first()
+    left_out = OrderFact.objects.filter(in_base=False).values("order_id").distinct().count()
+    return {"last": last, "pending": pending(), "left_out": left_out}
 
 
 # ---- Creator leaderboard ----------------------------------------------------------------------------------------------
@@ -411,14 +414,14 @@ def stock_health() -> dict:
         waiting AS (
             SELECT ol.sku_id, sum(ol.quantity) AS units, sum(ol.unit_price * ol.quantity - ol.discount) AS value
             FROM orders_orderline ol JOIN orders_order o ON o.id = ol.order_id
-            WHERE o.status IN ('backordered', 'awaiting_supply') GROUP BY ol.sku_id),
+            WHERE o.status IN ('backordered', 'awaiting_supply') AND o.currency = %s GROUP BY ol.sku_id),
         last_move AS (SELECT sku_id, max(created_at) AS at FROM inventory_stockmove GROUP BY sku_id)
         SELECT s.id, s.code, s.title, s.on_hand, s.reserved, coalesce(d.units, 0), coalesce(d.gmv, 0),
                coalesce(l.units, 0), coalesce(l.value, 0), coalesce(w.units, 0), coalesce(w.value, 0), m.at,
                EXISTS (SELECT 1 FROM inventory_reorderalert a WHERE a.sku_id = s.id AND a.status = 'open')
         FROM inventory_sku s LEFT JOIN demand d ON d.sku_id = s.id LEFT JOIN lots l ON l.sku_id = s.id
         LEFT JOIN waiting w ON w.sku_id = s.id LEFT JOIN last_move m ON m.sku_id = s.id
-        WHERE s.is_active ORDER BY s.code""", [first, today])
+        WHERE s.is_active ORDER BY s.code""", [first, today, seller_base_currency()])
     from django.utils import timezone
 
     now = timezone.now()

@@ -57,6 +57,20 @@ def _links(request) -> dict:
     return {f"can_{m}": request.user.can_use(m) for m in ("orders", "inventory", "creators")}
 
 
+def _cached(name: str, f: selectors.Filters, compute, extra: str = ""):
+    """The figures of a page for these filters, computed once per refresh: the rollups only change
+    when a refresh recomputes orders, and each such refresh is a new RefreshRun, whose id is in the
+    key (so is the language, for the labels). Keys are per seller (django-tenants prefixes them)."""
+    from django.core.cache import cache
+    from django.utils.translation import get_language
+
+    from bi.models import RefreshRun
+
+    generation = RefreshRun.objects.filter(orders__gt=0).order_by("-pk").values_list("pk", flat=True).first() or 0
+    key = f"bi:{name}:{generation}:{get_language()}:{f.first}:{f.last}:{f.channel}:{f.tier}:{f.warehouse_id}:{f.grain}:{extra}"
+    return cache.get_or_set(key, compute, 15 * 60)
+
+
 def _chart(chart_id: str, kind: str, title: str, labels, datasets, **extra) -> dict:
     return {"id": chart_id, "type": kind, "label": title, "labels": [str(x) for x in labels],
             "datasets": [{**d, "values": [_number(v) for v in d["values"]]} for d in datasets], **extra}
@@ -90,10 +104,15 @@ def cockpit(request):
                     [[label, _money(amount), ctx["currency"]] for label, amount, _kind in _waterfall(selectors.totals(f))])
     if export:
         raise Http404
+    data = _cached("cockpit", f, lambda: _cockpit_figures(f, ctx["currency"]))
+    return render(request, "bi/cockpit.html", {**ctx, **data, "fresh": selectors.freshness(), "previous": f.previous()})
+
+
+def _cockpit_figures(f: selectors.Filters, currency: str) -> dict:
     kpis = selectors.kpis(f)
     series = selectors.series(f)
     now = kpis["now"]
-    breakdowns = {by: selectors.breakdown(f, by) for by in BREAKDOWNS}
+    breakdowns = selectors.breakdowns(f)
     top_skus = selectors.breakdown(f, "sku", limit=15)
     top_creators = selectors.breakdown(f, "creator", limit=10)
     waterfall = _waterfall(now)
@@ -109,12 +128,10 @@ def cockpit(request):
         "warehouse": _chart("chart-warehouse", "bar", _("Orders by warehouse"), [r["label"] for r in breakdowns["warehouse"]],
                             [{"label": _("Orders"), "values": [r["orders"] for r in breakdowns["warehouse"]]}]),
         "waterfall": _chart("chart-waterfall", "bar", _("Where the money of shipped orders goes"), [w[0] for w in waterfall],
-                            [{"label": ctx["currency"], "values": _steps(waterfall)}], floating=True),
+                            [{"label": currency, "values": _steps(waterfall)}], floating=True),
     }
-    return render(request, "bi/cockpit.html", {
-        **ctx, "kpis": kpis, "now": now, "series": series, "breakdowns": breakdowns, "top_skus": top_skus, "top_creators": top_creators,
-        "waterfall": waterfall, "charts": charts, "fresh": selectors.freshness(), "previous": f.previous(),
-    })
+    return {"kpis": kpis, "now": now, "series": series, "breakdowns": breakdowns, "top_skus": top_skus, "top_creators": top_creators,
+            "waterfall": waterfall, "charts": charts}
 
 
 def _steps(waterfall) -> list[list[Decimal]]:
@@ -163,7 +180,7 @@ def creators(request):
         page_number = max(int(request.GET.get("page", "1")), 1)
     except ValueError:
         page_number = 1
-    everyone, total = selectors.leaderboard(f, sort=sort, size=None)  # one query for the page and the scatter
+    everyone, total = _cached("leaderboard", f, lambda: selectors.leaderboard(f, sort=sort, size=None), extra=sort)  # the page and the scatter
     paginator = Paginator(everyone, selectors.PAGE_SIZE)
     page = paginator.get_page(page_number) if total else None
     rows = list(page) if page else []
@@ -204,11 +221,10 @@ def operations(request):
                       f"{r['p95']:.1f}" if r["p95"] is not None else ""] for r in selectors.stage_times(f)])
     if export:
         raise Http404
-    sla = selectors.sla(f)
-    daily = selectors.sla_series(f)
-    reasons = selectors.exceptions(f)
+    sla, daily, stage_rows = _cached("operations", f, lambda: (selectors.sla(f), selectors.sla_series(f), selectors.stage_times(f)))
+    reasons = selectors.exceptions(f)  # open now: read live
     stages = []
-    for row in selectors.stage_times(f):
+    for row in stage_rows:
         label, span, manual, erp = BRIEF_STAGES[row["stage"]]
         stages.append({**row, "label": label, "span": span, "manual": manual, "erp": erp,
                        "p50_text": _stage_duration(row["p50"]), "p95_text": _stage_duration(row["p95"])})
@@ -275,15 +291,17 @@ def warehouses(request):
 @require_GET
 def team(request):
     form, f, ctx = _context(request)
-    rows = selectors.team(f)
+    # Staff accounts (emails, inactive logins) are the Team module's: other roles see active colleagues by name.
+    show_accounts = request.user.can_use("team")
+    rows = [r for r in selectors.team(f) if show_accounts or r["user"].is_active]
     if request.GET.get("export") == "team":
-        return _csv(request, "team", ["email", "name", "role", "orders_handled", "exceptions_cleared", "creators_managed"],
-                    [[r["user"].email, r["user"].full_name, r["user"].role, r["handled"],
-                      r["resolved"], r["creators"]] for r in rows])
+        return _csv(request, "team", ["name", "email", "role", "orders_handled", "exceptions_cleared", "creators_managed"],
+                    [[r["user"].full_name or ("" if not show_accounts else r["user"].email), r["user"].email if show_accounts else "",
+                      r["user"].role, r["handled"], r["resolved"], r["creators"]] for r in rows])
     if request.GET.get("export"):
         raise Http404
     shown = [r for r in rows if r["handled"] or r["resolved"]]
     chart = _chart("chart-team", "bar", _("Orders handled and exceptions cleared"), [r["user"].full_name or r["user"].email for r in shown], [
         {"label": _("Orders handled"), "values": [r["handled"] for r in shown]},
         {"label": _("Exceptions cleared"), "values": [r["resolved"] for r in shown]}])
-    return render(request, "bi/team.html", {**ctx, "rows": rows, "chart": chart})
+    return render(request, "bi/team.html", {**ctx, "rows": rows, "chart": chart, "show_accounts": show_accounts})

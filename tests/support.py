@@ -93,7 +93,8 @@ def committed_in(subdomain: str, *, truncate: str):
         finally:
             with connection.cursor() as cursor:
                 # The cockpit's queue, facts and rollups are derived from the orders: they go with them.
-                cursor.execute(f"TRUNCATE {truncate}, bi_dirtyorder, bi_orderfact, bi_dailytotal, bi_dailycreator, bi_dailysku, bi_refreshrun CASCADE")
+                cursor.execute(f"TRUNCATE {truncate}, bi_dirtyorder, bi_orderfact, bi_dailytotal, bi_dailycreator, bi_dailysku, bi_dailyops, bi_dailystage, "
+                           "bi_dailyshipzone, bi_refreshrun CASCADE")
             # CASCADE also empties tables that merely point at these (fee schedules → categories): put the seller's defaults back.
             from commissions.defaults import fee_schedules_seed
             from commissions.models import FeeSchedule

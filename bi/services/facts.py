@@ -11,8 +11,9 @@ day); FIFO cost = what the shipped units' lots cost, split over a shipment's lin
 kept units; shipping = each live shipment's label cost, else its zone's estimate, else the flat
 estimate (one flat estimate when nothing is routed yet), split over its lines by price. Splits give
 leftover cents to the largest remainders (ties: the earlier line), like `allocate`. Amounts in
-another currency are converted at the latest rate on or before the day, each part half-up; net is
-then price less the converted parts, so the parts add up to it. A line whose currency has no rate
+another currency (price and the fees and commission reckoned from it; FIFO cost and shipping are
+the seller's own, already in the base currency) are converted at the latest rate on or before the
+day, each part half-up; net is then price less the parts, so the parts add up to it. A line whose currency has no rate
 is kept with in_base = false and left out of the rollups."""
 
 from commissions.services.rates import terms_ctes
@@ -118,7 +119,8 @@ parts AS (
            CASE WHEN r.qr > 0 AND r.schedule_id IS NOT NULL AND r.refund_admin_fee_rate <> 0 THEN
                 least(round(r.unit_price * r.qr * r.fee_rate * r.refund_admin_fee_rate, 2), COALESCE(r.refund_admin_fee_cap, 'Infinity'::numeric))
                 ELSE 0 END AS refund_admin_fee,
-           r.line_id = min(r.line_id) OVER (PARTITION BY r.order_id) AS first_line
+           r.line_id = min(r.line_id) OVER (PARTITION BY r.order_id) AS first_line,
+           r.line_id = min(r.line_id) OVER (PARTITION BY r.order_id, r.sku_id) AS first_of_sku
     FROM rated r LEFT JOIN cost c ON c.line_id = r.line_id LEFT JOIN shipped sp ON sp.line_id = r.line_id
     LEFT JOIN shipping s ON s.line_id = r.line_id
 ),
@@ -128,7 +130,7 @@ fx AS (
     FROM (SELECT DISTINCT currency, day FROM parts) k
 ),
 conv AS (
-    SELECT p.line_id, p.order_id, p.day, p.channel, p.creator_id, p.tier, p.sku_id, p.first_line, p.units, p.units_returned,
+    SELECT p.line_id, p.order_id, p.day, p.channel, p.creator_id, p.tier, p.sku_id, p.first_line, p.first_of_sku, p.units, p.units_returned,
            fx.rate IS NOT NULL AS in_base,
            {converted}
     FROM parts p JOIN fx ON fx.currency = p.currency AND fx.day = p.day
@@ -138,9 +140,11 @@ warehouse AS (  -- where most of each line's units ship from (ties: the lower id
         SELECT line_id, warehouse_id, sum(quantity) AS units FROM sh GROUP BY line_id, warehouse_id) u
     ORDER BY line_id, units DESC, warehouse_id
 )
-INSERT INTO bi_orderfact (line_id, order_id, day, channel, creator_id, tier, sku_id, warehouse_id, first_line, in_base, units, units_returned,
+INSERT INTO bi_orderfact (line_id, order_id, day, channel, creator_id, tier, sku_id, warehouse_id, first_line, first_of_sku, in_base, units,
+                          units_returned,
                           gmv, cost, platform_fee, commission, payment_fee, shipping, refund_admin_fee, net, computed_at)
-SELECT c.line_id, c.order_id, c.day, c.channel, c.creator_id, c.tier, c.sku_id, w.warehouse_id, c.first_line, c.in_base, c.units, c.units_returned,
+SELECT c.line_id, c.order_id, c.day, c.channel, c.creator_id, c.tier, c.sku_id, w.warehouse_id, c.first_line, c.first_of_sku, c.in_base, c.units,
+       c.units_returned,
        c.gmv, c.cost, c.platform_fee, c.commission, c.payment_fee, c.shipping, c.refund_admin_fee,
        c.gmv - c.cost - c.platform_fee - c.commission - c.payment_fee - c.shipping - c.refund_admin_fee, now()
 FROM conv c LEFT JOIN warehouse w ON w.line_id = c.line_id
@@ -176,10 +180,12 @@ def zone_sql(lat: str, lon: str, wlat: str, wlon: str) -> str:
     return f"(8 - width_bucket(-({km}) / 1.609344, ARRAY[-1800, -1400, -1000, -600, -300, -150, -50]::float8[]))"
 
 
+# Price and what is reckoned from it are in the order's currency; FIFO cost (landed, per lot) and
+# shipping (label cost, fee schedule) are the seller's own, already in the base currency.
 _CONVERTED = ",\n           ".join(
-    f"CASE WHEN fx.rate IS NULL OR fx.rate = 1 THEN p.{name} ELSE round(p.{name} / fx.rate, 2) END AS {alias}"
-    for name, alias in (("price", "gmv"), ("cost", "cost"), ("platform_fee", "platform_fee"), ("commission", "commission"),
-                        ("payment_fee", "payment_fee"), ("shipping", "shipping"), ("refund_admin_fee", "refund_admin_fee")))
+    [f"CASE WHEN fx.rate IS NULL OR fx.rate = 1 THEN p.{name} ELSE round(p.{name} / fx.rate, 2) END AS {alias}"
+     for name, alias in (("price", "gmv"), ("platform_fee", "platform_fee"), ("commission", "commission"), ("payment_fee", "payment_fee"),
+                         ("refund_admin_fee", "refund_admin_fee"))] + ["p.cost AS cost", "p.shipping AS shipping"])
 
 # For a batch of orders, every big table is reached through an index on the batch's own keys (the
 # planner runs the statement with hash joins, which would otherwise read those tables whole); a

@@ -8,6 +8,7 @@ rolls the batch back, dirty marks included, so the next run does it again. One r
 time per seller (an advisory lock); a second one finds the lock taken and leaves the work to it."""
 import logging
 import time
+from datetime import timedelta
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -21,6 +22,7 @@ BATCH = 2000  # queue rows (an order changed several times has several) per tran
 ONE_PASS = 50_000  # more waiting than this (a first build, an import of history): one pass, each day summed once
 ROLLUPS = ((DailyTotal, ("channel", "tier", "warehouse_id"), ""), (DailyCreator, ("channel", "tier", "creator_id"), "AND creator_id IS NOT NULL"),
            (DailySku, ("channel", "tier", "warehouse_id", "sku_id"), ""))
+ORDERS_COUNTED_ON = {DailySku: "first_of_sku"}  # per SKU: the orders that hold it
 FACT_MONEY = ("gmv", "cost", "platform_fee", "commission", "payment_fee", "shipping", "refund_admin_fee")
 
 
@@ -42,11 +44,11 @@ def facts_insert(order_ids) -> None:
         cursor.execute(facts_sql(batch=len(order_ids) <= ONE_PASS), {"ids": list(order_ids), "tz": str(seller_time_zone()), "base": seller_base_currency()})
 
 
-def _sums() -> str:
+def _sums(order_flag: str = "first_line") -> str:
     """The facts summed in the order of MEASURES (see bi.models.Measures for what covers which lines)."""
     costed = "FILTER (WHERE net IS NOT NULL)"
     return ", ".join([
-        "count(*) FILTER (WHERE first_line)", "sum(units)", "sum(units_returned)", "sum(gmv)",
+        f"count(*) FILTER (WHERE {order_flag})", "sum(units)", "sum(units_returned)", "sum(gmv)",
         *[f"coalesce(sum({name}) {costed}, 0)" for name in FACT_MONEY[1:]],
         "coalesce(sum(net), 0)", f"coalesce(sum(gmv) {costed}, 0)", "count(*) FILTER (WHERE net IS NULL)", "sum(commission)",
     ])
@@ -65,7 +67,7 @@ def rollup_days(days) -> None:
             table = model._meta.db_table
             dims = ", ".join(extra)
             cursor.execute(f"DELETE FROM {table} WHERE grain = 'd' AND day = ANY(%s)", [days])
-            cursor.execute(f"INSERT INTO {table} (grain, day, {dims}, {columns}) SELECT 'd', day, {dims}, {_sums()} FROM bi_orderfact "
+            cursor.execute(f"INSERT INTO {table} (grain, day, {dims}, {columns}) SELECT 'd', day, {dims}, {_sums(ORDERS_COUNTED_ON.get(model, 'first_line'))} FROM bi_orderfact "
                            f"WHERE day = ANY(%s) AND in_base {only} GROUP BY day, {dims}", [days])
             cursor.execute(f"DELETE FROM {table} WHERE grain = 'm' AND day = ANY(%s)", [months])
             cursor.execute(f"INSERT INTO {table} (grain, day, {dims}, {columns}) SELECT 'm', date_trunc('month', day)::date, {dims}, {summed} "
@@ -145,6 +147,7 @@ def refresh(*, batch: int | None = BATCH, max_orders: int | None = None) -> Refr
     history is cheapest in one pass)."""
     started = time.perf_counter()
     result = Refreshed()
+    _queue_what_time_changed()
     if batch is not None and DirtyOrder.objects.count() > ONE_PASS:
         batch = None
     while max_orders is None or result.orders < max_orders:
@@ -157,12 +160,27 @@ def refresh(*, batch: int | None = BATCH, max_orders: int | None = None) -> Refr
         result.orders += done[0]
         result.days += done[1]
     result.seconds = time.perf_counter() - started
-    if result.orders:
-        RefreshRun.objects.create(orders=result.orders, days=result.days, seconds=result.seconds)
-        stale = RefreshRun.objects.order_by("-started_at").values_list("pk", flat=True)[200:201].first()
-        if stale:
-            RefreshRun.objects.filter(pk__lte=stale).delete()
+    if not result.busy:  # every run is recorded (the cockpit says when figures were last checked); the last 200 are kept
+        run = RefreshRun.objects.create(orders=result.orders, days=result.days, seconds=result.seconds)
+        RefreshRun.objects.filter(pk__lte=run.pk - 200).delete()
     return result
+
+
+def _queue_what_time_changed() -> None:
+    """Queue what changed without a write: open orders whose ship-by or pack deadline passed since the
+    last sweep (their clock turns overdue; the SLA job writes only when the order's overall state
+    changes), and orders left out for want of an exchange rate (one may have been entered since)."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    now = timezone.now()
+    since = cache.get("bi:deadline-sweep") or now - timedelta(days=3)
+    with connection.cursor() as cursor:
+        cursor.execute(f"""INSERT INTO bi_dirtyorder (order_id) SELECT id FROM orders_order WHERE status IN {_OPEN}
+                           AND ((ship_by > %(since)s AND ship_by <= %(now)s) OR (pack_by > %(since)s AND pack_by <= %(now)s))""",
+                       {"since": since, "now": now})
+        cursor.execute("INSERT INTO bi_dirtyorder (order_id) SELECT DISTINCT order_id FROM bi_orderfact WHERE NOT in_base")
+    cache.set("bi:deadline-sweep", now, None)
 
 
 def mark_all_dirty() -> int:

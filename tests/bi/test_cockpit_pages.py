@@ -122,9 +122,14 @@ def test_team_counts_orders_handled_and_exceptions_cleared(alpha):
         Order.objects.filter(pk=order.pk).update(exception_reason="address_invalid", exception_detail="ZIP", status="address_invalid")
         order_retry(order_id=order.pk, actor=ops)
         assert shop
-        client = client_for(alpha, make_user(alpha, role=Role.ANALYST))
-        rows = {r["email"]: r for r in _csv_rows(client.get(f"/insights/team/?{_period(7)}&export=team"))}
+        owner = client_for(alpha, make_user(alpha, role=Role.OWNER))
+        rows = {r["email"]: r for r in _csv_rows(owner.get(f"/insights/team/?{_period(7)}&export=team"))}
         assert rows[ops.email]["orders_handled"] == "1" and rows[ops.email]["exceptions_cleared"] == "1"
+        # An analyst sees the same figures, but staff accounts (emails) are the Team module's.
+        client = client_for(alpha, make_user(alpha, role=Role.ANALYST))
+        rows = _csv_rows(client.get(f"/insights/team/?{_period(7)}&export=team"))
+        assert all(r["email"] == "" for r in rows) and ops.email not in client.get(f"/insights/team/?{_period(7)}").content.decode()
+        assert [r["orders_handled"] for r in rows if r["role"] == Role.OPERATIONS] == ["1"]
         ops_page = client.get(f"/insights/operations/?{_period(7)}&export=exceptions")
         assert {r["reason"]: r["cleared_in_period"] for r in _csv_rows(ops_page)}["Address invalid"] == "1"
 

@@ -137,11 +137,16 @@ def _expected() -> dict[str, dict]:
         rate = D(1) if order.currency == base else rate_on(order.currency, day).rate
         tier = tier_on(order.creator, day) if order.creator else ""
         first_line = min(order.lines.values_list("pk", flat=True))
+        first_of_sku = {}
+        for line_id, sku_id in order.lines.order_by("pk").values_list("pk", "sku_id"):
+            first_of_sku.setdefault(sku_id, line_id)
         for lp in order_profit(order).lines:
             def conv(v):
                 return None if v is None else (D(v) / rate).quantize(CENT, rounding=ROUND_HALF_UP) if rate != 1 else D(v)
             gmv = conv(lp.price)
-            parts = {k: conv(getattr(lp, k)) for k in ("cost", "platform_fee", "commission", "payment_fee", "shipping", "refund_admin_fee")}
+            # FIFO cost and shipping are the seller's own amounts, already in the base currency.
+            parts = {k: conv(getattr(lp, k)) if k not in ("cost", "shipping") else getattr(lp, k)
+                     for k in ("cost", "platform_fee", "commission", "payment_fee", "shipping", "refund_admin_fee")}
             net = None if parts["cost"] is None else gmv - sum(parts.values(), D(0))
             units = shipped_from.get(lp.line.pk)
             warehouse = max(units, key=lambda w: (units[w], -w)) if units else None
@@ -155,6 +160,8 @@ def _expected() -> dict[str, dict]:
             for name, key in keys.items():
                 if name == "creator" and order.creator_id is None:
                     continue
+                # Per SKU an order counts once for each SKU it holds.
+                values["orders"] = (1 if first_of_sku[lp.line.sku_id] == lp.line.pk else 0) if name == "sku" else (1 if lp.line.pk == first_line else 0)
                 for grain, k in (("d", key), ("m", (key[0].replace(day=1),) + key[1:])):
                     row = tables[name][(grain,) + k]
                     for m, v in values.items():
