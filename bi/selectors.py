@@ -351,8 +351,10 @@ def exceptions(f: Filters) -> list[dict]:
     from orders.models import ExceptionReason
 
     where, params = _orders_where(f)
-    open_now = dict(_fetch("SELECT exception_reason, count(*) FROM orders_order WHERE exception_reason <> '' GROUP BY 1", []))
-    in_period = dict(_fetch(f"SELECT exception_reason, count(*) FROM orders_order o WHERE {where} AND exception_reason <> '' GROUP BY 1", params))
+    # NOT (… = '') as the partial index order_exceptions is written, so both read only the orders with an exception.
+    open_now = dict(_fetch("SELECT exception_reason, count(*) FROM orders_order WHERE NOT (exception_reason = '') GROUP BY 1", []))
+    in_period = dict(_fetch(f"SELECT exception_reason, count(*) FROM orders_order o WHERE NOT (o.exception_reason = '') AND {where} GROUP BY 1",
+                            params))
     start, end = business_day_range(f.first, f.last)
     resolved = dict(_fetch("SELECT resolved_exception, count(*) FROM orders_orderevent WHERE resolved_exception <> '' AND at >= %s AND at < %s "
                            "GROUP BY 1", [start, end]))
