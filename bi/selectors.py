@@ -239,12 +239,12 @@ LEADERBOARD_SORTS = ("gmv", "orders", "net", "roi", "conversion", "followers")
 PAGE_SIZE = 50
 
 
-def leaderboard(f: Filters, *, sort: str = "gmv", page: int = 1, size: int | None = PAGE_SIZE) -> tuple[list[dict], int]:
+def leaderboard(f: Filters, *, sort: str = "gmv") -> tuple[list[dict], int]:
     """Every creator with sales or samples in the period: orders, GMV, commission, samples, FIFO
     cost, net profit after commission, samples and cost, ROI = GMV ÷ (commission + samples) as on
     the creator pages, and conversion = orders ÷ clicks (each month's clicks counted for the share
     of its days inside the period). The warehouse filter does not apply (creators sell from every
-    warehouse). Returns (rows of the page, or all of them with size None; number of creators)."""
+    warehouse). Returns (all of them in that order, the page pages them; number of creators)."""
     where, params = _where(f, warehouse=False)
     sort_sql = {"gmv": "gmv", "orders": "orders", "net": "net_after_samples", "roi": "roi", "conversion": "conversion",
                 "followers": "followers"}.get(sort, "gmv")
@@ -277,8 +277,6 @@ def leaderboard(f: Filters, *, sort: str = "gmv", page: int = 1, size: int | Non
     SELECT *, count(*) OVER () FROM board ORDER BY {sort_sql} DESC NULLS LAST, id
     """
     params = params + [f.first, f.last, f.last, f.first, f.last, f.first] + tier_params
-    if size:
-        sql += f" LIMIT {int(size)} OFFSET {max(int(page) - 1, 0) * int(size)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [c.name for c in cursor.description]

@@ -167,7 +167,7 @@ def creators(request):
     sort = request.GET.get("sort", "gmv")
     sort = sort if sort in selectors.LEADERBOARD_SORTS else "gmv"
     if request.GET.get("export") == "leaderboard":
-        rows, _total = selectors.leaderboard(f, sort=sort, size=None)
+        rows, _total = selectors.leaderboard(f, sort=sort)
         return _csv(request, "creator-leaderboard", [
             "handle", "tier", "kind", "followers", "orders", "units", "gmv", "commission", "sample_cost", "fifo_cost", "net_profit_after_samples",
             "roi", "clicks", "conversion_percent", "currency"],
@@ -180,7 +180,7 @@ def creators(request):
         page_number = max(int(request.GET.get("page", "1")), 1)
     except ValueError:
         page_number = 1
-    everyone, total = _cached("leaderboard", f, lambda: selectors.leaderboard(f, sort=sort, size=None), extra=sort)  # the page and the scatter
+    everyone, total = _cached("leaderboard", f, lambda: selectors.leaderboard(f, sort=sort), extra=sort)  # the page and the scatter
     paginator = Paginator(everyone, selectors.PAGE_SIZE)
     page = paginator.get_page(page_number) if total else None
     rows = list(page) if page else []

@@ -59,13 +59,11 @@ STAGES = (
 )
 
 
-def stage_times(*, days: int = 30, since=None, until=None) -> list[dict]:
-    """p50/p95 seconds of each stage over orders placed in the last `days` days (or from `since`
-    until `until`) — the brief's table (receive, stock check, print/ship, tracking), from real
-    timestamps. One pass over the period's orders (the placed_at index), every stage an
-    aggregate with its own FILTER."""
-    since = since or timezone.now() - timedelta(days=days)
-    until = until or timezone.now() + timedelta(days=1)
+def stage_times(*, days: int = 30) -> list[dict]:
+    """p50/p95 seconds of each stage over orders placed in the last `days` days — the brief's
+    table (receive, stock check, print/ship, tracking), from real timestamps. One pass over the
+    period's orders (the placed_at index), every stage an aggregate with its own FILTER."""
+    since = timezone.now() - timedelta(days=days)
     columns = []
     for _name, start, end in STAGES:
         seconds = f"extract(epoch FROM {end} - {start})"
@@ -74,7 +72,7 @@ def stage_times(*, days: int = 30, since=None, until=None) -> list[dict]:
                     f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds}) FILTER (WHERE {valid})",
                     f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {seconds}) FILTER (WHERE {valid})"]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM orders_order WHERE placed_at >= %s AND placed_at < %s", [since, until])
+        cursor.execute(f"SELECT {', '.join(columns)} FROM orders_order WHERE placed_at >= %s", [since])
         row = cursor.fetchone()
     return [{"stage": name, "n": row[3 * i], "p50": row[3 * i + 1], "p95": row[3 * i + 2]} for i, (name, _s, _e) in enumerate(STAGES)]
 

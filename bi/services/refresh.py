@@ -15,6 +15,7 @@ from django.db import connection, transaction
 
 from bi.models import MEASURES, DailyCreator, DailySku, DailyTotal, DirtyOrder, RefreshRun
 from erp.l10n import seller_base_currency, seller_time_zone
+from orders.selectors import STAGES as ORDER_STAGES
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,7 @@ def rollup_days(days) -> None:
 
 # Order-level rollups, read from the orders (and their first fact, for day, channel, tier and warehouse).
 _OPEN = "('received', 'on_hold', 'reserved', 'routed', 'packing', 'packed', 'backordered', 'address_invalid', 'awaiting_supply')"
-STAGES = (("receive", "o.placed_at", "o.created_at"), ("stock_check", "o.created_at", "o.reserved_at"),
-          ("print_ship", "o.reserved_at", "o.shipped_at"), ("tracking", "o.shipped_at", "o.tracking_pushed_at"))
+STAGES = tuple((name, f"o.{start}", f"o.{end}") for name, start, end in ORDER_STAGES)  # the brief's stages, as the order pages time them
 BUCKETS_PER_DOUBLING = 8  # DailyStage buckets: 0.1 s × 2^(b/8)
 _FROM = "FROM bi_orderfact f JOIN orders_order o ON o.id = f.order_id WHERE f.first_line AND f.day = ANY(%(days)s)"
 
