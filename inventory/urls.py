@@ -15,6 +15,7 @@ urlpatterns = [
     path("exchange-rates/", views_fx.exchange_rates, name="fx"),
     path("exchange-rates.csv", views_fx.exchange_rates_export, name="fx_export"),
     path("purchase-orders/", views_purchasing.purchase_order_list, name="po_list"),
+    path("purchase-orders/new/", views_purchasing.purchase_order_create_view, name="po_create"),
     path("purchase-orders/<int:po_id>/", views_purchasing.purchase_order_detail, name="po_detail"),
     path("purchase-orders/<int:po_id>/pdf/", views_purchasing.purchase_order_pdf, name="po_pdf"),
     path("purchase-orders/<int:po_id>/send/", views_purchasing.purchase_order_send_view, name="po_send"),

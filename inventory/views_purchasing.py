@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from djmoney.money import Money
 
 from erp.l10n import seller_base_currency
@@ -22,6 +22,35 @@ def purchase_order_list(request):
         qs = qs.filter(status=status)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "inventory/po_list.html", {"page": page, "statuses": POStatus.choices, "status": status})
+
+
+@require_http_methods(["GET", "POST"])
+def purchase_order_create_view(request):
+    """A new draft purchase order by hand: supplier, warehouse, currency and up to five lines at a
+    time (more lines on a second order). Suppliers are kept in the seller admin."""
+    from inventory.forms import PurchaseOrderForm, PurchaseOrderLineFormSet
+    from inventory.services.purchasing import purchase_order_create
+
+    form = PurchaseOrderForm(request.POST or None)
+    lines = PurchaseOrderLineFormSet(request.POST or None, prefix="line")
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
+        rows = [row for row in lines.cleaned_data if row.get("sku") is not None]
+        if not rows:
+            form.add_error(None, _("Add at least one line: a SKU, a quantity and a unit cost."))
+        else:
+            supplier = form.cleaned_data["supplier"]
+            currency = form.cleaned_data["currency"] or supplier.currency
+            try:
+                po = purchase_order_create(
+                    supplier_id=supplier.pk, warehouse_id=form.cleaned_data["warehouse"].pk, actor=request.user, currency=currency,
+                    lines=[(row["sku"].pk, row["quantity"], Money(row["unit_cost"], currency)) for row in rows],
+                )
+            except InventoryError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Draft %(number)s created. Mark it as sent once it went to the supplier.") % {"number": po.number})
+                return redirect("inventory:po_detail", po_id=po.pk)
+    return render(request, "inventory/po_form.html", {"form": form, "lines": lines, "has_suppliers": form.fields["supplier"].queryset.exists()})
 
 
 @require_GET

@@ -12,6 +12,8 @@ from commissions.models import CommissionLine, Statement, StatementStatus
 from erp.l10n import business_day_range, business_today, seller_base_currency, seller_time_zone
 from orders.models import Order, OrderLine, OrderStatus
 
+CENTS_ZERO = Decimal("0.00")  # shown as 0.00, like every other amount
+
 TRACKING_URLS = {
     "ups": "https://www.ups.com/track?tracknum={}",
     "fedex": "https://www.fedex.com/fedextrack/?trknbr={}",
@@ -77,8 +79,8 @@ def dashboard(creator, *, days: int = 30, now=None) -> Dashboard:
     top = sorted(({"title": r["title"], "code": r["code"], "units": r["window"]} for r in skus if r["window"]),
                  key=lambda r: (-r["units"], r["code"]))[:5]
     mine = CommissionLine.objects.filter(creator=creator)
-    earned = mine.filter(earned_at__gte=period.starts_at, earned_at__lt=period.ends_at).aggregate(s=Sum("amount"))["s"] or Decimal(0)
-    held = mine.filter(platform_paid=False, statement__isnull=True, payable_at__gt=now).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    earned = mine.filter(earned_at__gte=period.starts_at, earned_at__lt=period.ends_at).aggregate(s=Sum("amount"))["s"] or CENTS_ZERO
+    held = mine.filter(platform_paid=False, statement__isnull=True, payable_at__gt=now).aggregate(s=Sum("amount"))["s"] or CENTS_ZERO
     payable = creator_balance(creator.pk, seller_base_currency()) - held  # everything owed (ledger) less what is still in the return window
     series = [{"day": day, "orders": by_day.get(day, {}).get("n", 0), "gmv": by_day.get(day, {}).get("gmv") or Decimal(0)}
               for day in (window_first + timedelta(days=i) for i in range(days))]
@@ -92,7 +94,7 @@ def dashboard(creator, *, days: int = 30, now=None) -> Dashboard:
                      "orders_this_month": days_sum("n", month_first, today)}
     return Dashboard(period_first=period.first_day, period_last=period.last_day, next_settlement=period.last_day + timedelta(days=1),
                      orders=days_sum("n", period.first_day, period.last_day), units=sum(r["period"] or 0 for r in skus),
-                     gmv=days_sum("gmv", period.first_day, period.last_day) or Decimal(0), earned=earned, held=held, payable=payable,
+                     gmv=days_sum("gmv", period.first_day, period.last_day) or CENTS_ZERO, earned=earned, held=held, payable=payable,
                      currency=seller_base_currency(), series=series, top_products=top, terms=terms, next_tier=next_tier)
 
 

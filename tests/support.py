@@ -64,6 +64,17 @@ def start_web_server(port: int, **env: str) -> subprocess.Popen:
     raise RuntimeError("web server did not start")
 
 
+def wait_for(check, what: str, timeout: float = 40, every: float = 0.25):
+    """Poll check() until it returns something truthy (returned); fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def make_user(seller, *, role: str, email: str | None = None, **extra) -> User:
     with tenant_context(seller):
         return user_create(email=email or f"{role}.{secrets.token_hex(3)}@{seller.subdomain}.test", password=PASSWORD, full_name=f"{role.title()} Person", role=role, **extra)

@@ -260,7 +260,10 @@ def intake_from_tiktok(data: dict, *, account) -> Intake:
                  "ship_line1": address.get("address_line1") or address.get("full_address", ""), "ship_line2": address.get("address_line2", ""),
                  "ship_city": districts.get("city", ""), "ship_state": districts.get("state", ""), "ship_zip": address.get("postal_code", ""),
                  "ship_country": address.get("region_code", "US")},
-        order_type=OrderType.DROPSHIP if creator_id else OrderType.RETAIL, creator_id=creator_id, platform_pays_commission=bool(creator_id),
+        # TikTok pays the creator only on affiliate orders it takes a commission on (a rate on the
+        # order); a creator tagged without one has a direct deal with the seller, who pays them.
+        order_type=OrderType.DROPSHIP if creator_id else OrderType.RETAIL, creator_id=creator_id,
+        platform_pays_commission=bool(creator_id and rate and Decimal(rate) > 0),
         state=TIKTOK_STATE.get(data.get("status", ""), ""), external_status=data.get("status", ""), external_updated_at=_unix(data.get("update_time")),
         external_data={"package_id": str((data.get("packages") or [{}])[0].get("id", ""))} if data.get("packages") else {},
     )

@@ -2,7 +2,6 @@
 confirms their statement, buys stock at their wholesale price and sees the order ship — with a real
 web server, a real Celery worker running the pipeline and the notification email."""
 import re
-import time
 from datetime import date, datetime, timedelta, timezone as dt_timezone
 from decimal import Decimal
 
@@ -21,7 +20,7 @@ from orders.services.pipeline import shipment_ship
 from portal.services import portal_invite
 from tests.creators.factories import make_creator
 from tests.inventory.factories import make_sku, make_warehouses, receive
-from tests.support import ROOT, committed_in, free_port, start_web_server
+from tests.support import ROOT, committed_in, free_port, start_web_server, wait_for
 
 ARTIFACTS = ROOT / "test-artifacts"
 UTC = dt_timezone.utc
@@ -34,14 +33,6 @@ TABLES = ("portal_notification, portal_creatoraccount, commissions_marginplan, c
 PASSWORD = "Phone-first-2026!"
 
 
-def _wait(check, what: str, timeout: float = 40):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.browser
@@ -115,7 +106,7 @@ def test_a_distributor_on_a_phone_accepts_confirms_orders_and_sees_it_ship(commi
             assert order.total == Decimal("140.00")
 
             # The worker reserves it in dana's supply turn and queues it at a warehouse; then it ships.
-            _wait(lambda: Order.objects.get(pk=order.pk).status == OrderStatus.ROUTED, "the worker to route the order")
+            wait_for(lambda: Order.objects.get(pk=order.pk).status == OrderStatus.ROUTED, "the worker to route the order")
             shipment_ship(shipment_id=order.shipments.get().pk, carrier="UPS", tracking_number="1ZPHONE0001")
             page.reload()
             expect(page.locator("h1 .badge")).to_have_text("Shipped")
@@ -126,7 +117,7 @@ def test_a_distributor_on_a_phone_accepts_confirms_orders_and_sees_it_ship(commi
             expect(page.get_by_text(f"Your order {order.external_id} shipped: UPS 1ZPHONE0001.")).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "portal-phone-inbox.png"), full_page=True)
             # The worker emailed it too (the notification's email task).
-            mails = _wait(lambda: [p for p in worker["mail_dir"].glob("*.log") if "1ZPHONE0001" in p.read_text()]
+            mails = wait_for(lambda: [p for p in worker["mail_dir"].glob("*.log") if "1ZPHONE0001" in p.read_text()]
                           if worker["mail_dir"].exists() else [], "the shipped email")
             assert "dana@phone.test" in mails[0].read_text()
     finally:

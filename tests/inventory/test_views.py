@@ -104,6 +104,30 @@ def test_receive_po_page_partial_then_full_with_clear_errors(alpha, shop):
     assert po.number in client.get("/inventory/purchase-orders/?status=received").content.decode()
 
 
+def test_new_purchase_order_page_creates_a_draft_and_names_bad_lines(alpha, shop):
+    """A purchase order by hand (a new seller has no sales, so no reorder suggestions yet)."""
+    sku, other = shop["skus"][20], shop["skus"][21]
+    client = client_for(alpha, make_user(alpha, role=Role.WAREHOUSE))
+    assert "New purchase order" in client.get("/inventory/purchase-orders/").content.decode()
+    with tenant_context(alpha):
+        supplier, warehouse = Supplier.objects.get(), shop["warehouses"]["CHI"]
+    form = {"supplier": supplier.pk, "warehouse": warehouse.pk, "currency": "", "line-TOTAL_FORMS": "5", "line-INITIAL_FORMS": "0",
+            "line-MIN_NUM_FORMS": "0", "line-MAX_NUM_FORMS": "50"}
+    empty = client.post("/inventory/purchase-orders/new/", form)
+    assert empty.status_code == 200 and "Add at least one line" in empty.content.decode()
+    half = client.post("/inventory/purchase-orders/new/", form | {"line-0-sku": sku.pk, "line-0-quantity": "5"})
+    assert "Enter the unit cost" in half.content.decode()
+    done = client.post("/inventory/purchase-orders/new/", form | {"line-0-sku": sku.pk, "line-0-quantity": "40", "line-0-unit_cost": "3.25",
+                                                                   "line-2-sku": other.pk, "line-2-quantity": "10", "line-2-unit_cost": "1.5"},
+                       follow=True)
+    with tenant_context(alpha):
+        po = PurchaseOrder.objects.get(supplier=supplier, status=POStatus.DRAFT)
+        assert po.warehouse == warehouse and po.currency == supplier.currency
+        assert sorted((l.sku_id, l.quantity_ordered, str(l.unit_cost.amount)) for l in po.lines.all()) == [
+            (sku.pk, 40, "3.2500"), (other.pk, 10, "1.5000")]
+    assert f"Draft {po.number} created" in done.content.decode() and "Mark as sent" in done.content.decode()
+
+
 def test_allocation_form_on_sku_page(alpha, shop):
     sku = shop["skus"][2]  # 10 on hand at LA
     client = client_for(alpha, make_user(alpha, role=Role.MANAGER))

@@ -240,3 +240,19 @@ def test_an_amazon_order_ships_with_its_tracking_confirmed_to_amazon(shop):
     assert remote["Shipments"][0]["orderItems"] == [{"orderItemId": remote["OrderItems"][0]["OrderItemId"], "quantity": 2}]
     order.refresh_from_db()
     assert order.tracking_pushed_at is not None and "Tracking 1ZAMZ0001 sent to Amazon" in order.events.last().message
+
+
+def test_a_creator_tagged_order_is_tiktok_paid_only_when_tiktok_takes_a_commission(shop):
+    """TikTok pays the creator of an affiliate order it charges a commission on; a creator tagged
+    without one is on a direct deal, paid by the seller (accrued, settled and paid by us)."""
+    from tests.creators.factories import make_creator
+
+    mia = make_creator("mia.direct")
+    affiliate = _buy(shop, creator_username="mia.direct", commission_rate=10, affiliate_commission="3.00")
+    direct = _buy(shop, creator_username="@Mia.Direct")
+    _deliver(shop, "CR-1", 1, {"order_id": affiliate})
+    _deliver(shop, "CR-2", 1, {"order_id": direct})
+    orders = {o.external_id: o for o in Order.objects.filter(external_id__in=[affiliate, direct])}
+    assert (orders[affiliate].creator_id, orders[affiliate].platform_pays_commission) == (mia.pk, True)
+    assert (orders[direct].creator_id, orders[direct].platform_pays_commission) == (mia.pk, False)
+    assert orders[direct].lines.get().commission_rate is None
