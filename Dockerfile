@@ -11,4 +11,4 @@ RUN pip install --no-cache-dir -c constraints.txt . \
 RUN useradd --system --uid 1000 fanout && chown -R fanout /app
 USER fanout
 EXPOSE 8000
-CMD ["gunicorn", "erp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "erp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test stop bench install messages clean
+.PHONY: run test stop bench backup restore install messages clean
 .DEFAULT_GOAL := run
 
 $(STAMP): pyproject.toml constraints.txt
@@ -35,6 +35,15 @@ stop:
 ## make bench NAME=tenants
 bench: $(STAMP)
 	@$(VPY) -m erp.devstack bench $(NAME) $(ARGS)
+
+## make backup [SELLER=demo] [FILE=path]: one seller, or without SELLER the whole database.
+backup: $(STAMP)
+	@$(VPY) -m erp.devstack manage backup $(if $(SELLER),--seller $(SELLER)) $(if $(FILE),--output $(FILE))
+
+## make restore FILE=path [REPLACE=1]: a seller backup, or a whole-database one (needs REPLACE=1).
+restore: $(STAMP)
+	@test -n "$(FILE)" || { echo "make restore FILE=<backup file> [REPLACE=1]"; exit 2; }
+	@$(VPY) -m erp.devstack manage restore $(FILE) $(if $(REPLACE),--replace)
 
 messages: $(STAMP)
 	cd $(CURDIR) && $(VPY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=.var && $(VPY) manage.py compilemessages --ignore=.venv

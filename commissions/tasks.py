@@ -34,6 +34,14 @@ def period_close(self, cycle: str, day: str, user_id: int | None = None) -> int:
     return close(cycle=cycle, day=date.fromisoformat(day), user=user).statements
 
 
+@fanout_task(name="commissions.closes_resume")
+def closes_resume(self) -> int:
+    """Closes a killed worker left half done start again (every two minutes, by beat)."""
+    from commissions.services.settlement import closes_resume as resume
+
+    return resume()
+
+
 @fanout_task(name="commissions.platform_reconcile", soft_time_limit=600, time_limit=660)
 def platform_reconcile(self) -> int:
     """Read TikTok's finance statements and record what TikTok paid creators per order."""

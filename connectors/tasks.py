@@ -33,6 +33,11 @@ def webhook_process(self, event_id: int) -> str:
     return services.webhook_process(event_id=event_id)
 
 
+@fanout_task(name="connectors.webhooks_resume")
+def webhooks_resume(self) -> int:
+    return services.webhooks_resume()
+
+
 @fanout_task(name="connectors.account_alert_owners", retry_also_for=(ConnectionError, TimeoutError))
 def account_alert_owners(self, account_id: int) -> int:
     from connectors.services.accounts import account_alert_owners_send

@@ -6,6 +6,8 @@ from celery import signals
 from celery.schedules import crontab
 from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
 
+from erp import health, logs
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings.local")
 
 app = TenantAwareCeleryApp("erp")
@@ -16,6 +18,15 @@ app.autodiscover_tasks()
 # our tasks. Reuse them, and let Django's own rules (CONN_MAX_AGE, health checks after an error)
 # decide when one is closed, as it does between web requests (see _db_connections_tidy).
 app.add_defaults({"CELERY_DB_REUSE_MAX": 100_000})
+
+
+@signals.setup_logging.connect
+def _logging_from_django(**kwargs) -> None:
+    """Keep Django's LOGGING (erp.logs: JSON lines with seller and task id) instead of Celery's own format."""
+
+
+logs.task_context_connect(signals)
+health.heartbeat_connect(signals)  # /health/ counts the workers alive
 
 
 @signals.task_prerun.connect
@@ -64,6 +75,19 @@ app.conf.beat_schedule = {
         "task": "orders.sla_refresh",
         "schedule": crontab(),  # every minute: at-risk and overdue lists stay current
     },
+    # Work a killed worker took with it: queued again after FANOUT_RESUME_AFTER_S (every step is idempotent).
+    "orders.work_resume": {
+        "task": "orders.work_resume",
+        "schedule": crontab(minute="*/2"),
+    },
+    "connectors.webhooks_resume": {
+        "task": "connectors.webhooks_resume",
+        "schedule": crontab(minute="*/2"),
+    },
+    "commissions.closes_resume": {
+        "task": "commissions.closes_resume",
+        "schedule": crontab(minute="*/2"),
+    },
     "orders.demo_traffic": {
         "task": "orders.demo_traffic",
         "schedule": crontab(minute="*/3"),  # only with FANOUT_DEMO_TRAFFIC (make run): a demo order now and then
@@ -97,6 +121,20 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=30, hour=6),  # daily, before the buyers' day starts (UTC)
     },
 }
+
+
+def resume_due(kind: str, pks: list[int]) -> list[int]:
+    """Of the stuck items `pks` (a resume sweep found them), those not queued again in the last
+    FANOUT_RESUME_AFTER_S: a worker that stays down while beat keeps sweeping does not come back
+    to the same item queued a hundred times."""
+    from django.conf import settings
+    from django.core.cache import cache  # keys are per seller (django-tenants' key function)
+
+    due = []
+    for pk in pks:
+        if cache.add(f"resume:{kind}:{pk}", 1, timeout=settings.FANOUT_RESUME_AFTER_S):
+            due.append(pk)
+    return due
 
 
 def _transient_errors() -> tuple[type[BaseException], ...]:

@@ -259,18 +259,19 @@ def cmd_run(args) -> int:
     manage(env, "seed_demo")
     _start("web", [PY, "-m", "gunicorn", "erp.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "3",
                    "--access-logfile", "-", "--timeout", "120"], env)
-    _start("worker", [PY, "-m", "celery", "-A", "erp", "worker", "--loglevel", "INFO", "--concurrency", "2"], env)
-    _start("beat", [PY, "-m", "celery", "-A", "erp", "beat", "--loglevel", "INFO",
+    _start("worker", [PY, "-m", "celery", "-A", "erp", "worker", "--concurrency", "2"], env)
+    _start("beat", [PY, "-m", "celery", "-A", "erp", "beat",
                     "--schedule", str(VAR / "celerybeat-schedule")], env)
     if not _wait_http(f"http://127.0.0.1:{port}/login/", f"demo.localhost:{port}"):
         say(f"the web server did not answer; see {LOG / 'web.log'}")
         return 1
-    say("Fanout is running (web, Celery worker and beat); logs in .var/log/")
+    say("Fanout is running (web, Celery worker and beat); logs (JSON lines) in .var/log/")
     print(f"""
   Seller site (demo):  http://demo.localhost:{port}/
   Platform site:       http://localhost:{port}/   (sign up a new seller here)
   Platform admin:      http://localhost:{port}/admin/
   Platform sandbox:    {env['FANOUT_PLATFORM_SANDBOX_URL']}/   (the demo's TikTok Shop, Shopify and Amazon)
+  Health:              http://localhost:{port}/health/   (database, Redis, worker heartbeat)
   Stop everything:     make stop
 """, flush=True)
     return 0
@@ -336,6 +337,13 @@ def cmd_stop(args) -> int:
     return 0
 
 
+def cmd_manage(args) -> int:
+    """manage.py against the same database and Redis as `make run` (backups, restores, audits)."""
+    env = services_env()
+    env.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings.local")
+    return subprocess.run([PY, "manage.py", *args.manage_args], cwd=ROOT, env=env).returncode
+
+
 def cmd_env(args) -> int:
     for k, v in services_env().items():
         if k in ("DATABASE_URL", "REDIS_URL"):
@@ -352,6 +360,9 @@ def main() -> int:
     p = sub.add_parser("test")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_test)
+    p = sub.add_parser("manage")
+    p.add_argument("manage_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
     p = sub.add_parser("bench")
     p.add_argument("name")
     p.add_argument("bench_args", nargs=argparse.REMAINDER)

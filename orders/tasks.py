@@ -31,6 +31,13 @@ def sla_refresh(self) -> int:
     return refresh()
 
 
+@fanout_task(name="orders.work_resume")
+def work_resume(self) -> dict:
+    from orders.services.pipeline import work_resume as resume
+
+    return resume()
+
+
 @fanout_task(name="orders.backorders_retry")
 def backorders_retry(self, sku_ids: list[int]) -> int:
     from orders.services.pipeline import backorders_retry as retry

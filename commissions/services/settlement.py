@@ -178,6 +178,30 @@ def close_due_periods() -> list[SettlementPeriod]:
     return closed
 
 
+def closes_resume(*, now=None) -> int:
+    """Start again the closes a killed worker left half done: periods still closing after
+    FANOUT_RESUME_AFTER_S whose close lock nobody holds (a live close holds it for its whole run).
+    Closing again is safe: finished chunks are skipped. Beat runs this every two minutes."""
+    from django.conf import settings
+
+    from commissions import tasks
+    from erp.celery import resume_due
+
+    before = (now or timezone.now()) - timedelta(seconds=settings.FANOUT_RESUME_AFTER_S)
+    resumed = 0
+    for period in SettlementPeriod.objects.filter(status=SettlementPeriod.Status.CLOSING, close_started_at__lt=before):
+        lock_key = f"{connection.schema_name}:commissions.close:{period.pk}"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [lock_key])
+            if not cursor.fetchone()[0]:
+                continue  # a close is running
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [lock_key])
+        if resume_due("close", [period.pk]):
+            tasks.period_close.delay(period.cycle, period.first_day.isoformat())
+            resumed += 1
+    return resumed
+
+
 def statement_status_counts(period: SettlementPeriod) -> dict:
     from django.db.models import Count
 

@@ -7,7 +7,7 @@ import hmac
 import json
 import logging
 import time
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime, timedelta, timezone as dt_timezone
 from functools import partial
 
 from django.db import connection, transaction
@@ -211,6 +211,24 @@ def _process_batch(event: WebhookEvent, handler, topics: tuple[str, ...], size: 
     if event.pk in failed:
         raise failed[event.pk]
     return InboxStatus.PROCESSED
+
+
+def webhooks_resume(*, now=None, limit: int = 1000) -> int:
+    """Queue again the inbox events still pending after FANOUT_RESUME_AFTER_S: their task was lost
+    with a killed worker (Redis gives it back only after an hour) or never sent (Redis away when
+    the webhook was stored). Processing is safe to run twice. Beat runs this every two minutes."""
+    from django.conf import settings
+
+    from connectors import tasks
+    from erp.celery import resume_due
+
+    before = (now or timezone.now()) - timedelta(seconds=settings.FANOUT_RESUME_AFTER_S)
+    pending = list(WebhookEvent.objects.filter(status=InboxStatus.PENDING, received_at__lt=before)
+                   .order_by("pk").values_list("pk", flat=True)[:limit])
+    pending = resume_due("webhook", pending)
+    for pk in pending:
+        tasks.webhook_process.delay(pk)
+    return len(pending)
 
 
 def webhook_retry(*, event_id: int) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy as _
 
+from erp.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -88,6 +90,8 @@ CACHES = {
 }
 
 MIDDLEWARE = [
+    "erp.logs.RequestIdMiddleware",
+    "erp.health.HealthMiddleware",  # /health/ answers before the seller lookup touches the database
     "erp.middleware.CachedTenantMiddleware",
     "erp.middleware.SellerActiveMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -205,6 +209,13 @@ FANOUT_DEMO_TRAFFIC = env.bool("FANOUT_DEMO_TRAFFIC", default=False)
 # Seconds a web process remembers which seller a host name belongs to (erp.middleware).
 FANOUT_TENANT_CACHE_S = env.float("FANOUT_TENANT_CACHE_S", default=5.0)
 
+# Seconds between a Celery worker's heartbeats (erp.health); /health/ wants one within 3 of them.
+FANOUT_WORKER_HEARTBEAT_S = env.float("FANOUT_WORKER_HEARTBEAT_S", default=10.0)
+
+# Seconds after which pending inbox events, orders not yet routed and shipments not yet pushed
+# count as stuck (their task lost with a killed worker) and are queued again (orders.work_resume).
+FANOUT_RESUME_AFTER_S = env.int("FANOUT_RESUME_AFTER_S", default=120)
+
 # Celery --------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
@@ -225,13 +236,9 @@ CELERY_TIMEZONE = "UTC"
 # A task looks its seller up again after this many seconds (tenant-schemas-celery caches it per process).
 CELERY_TASK_TENANT_CACHE_SECONDS = env.int("CELERY_TASK_TENANT_CACHE_SECONDS", default=10)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
-}
+# Structured logs (erp.logs): one JSON object per line with the seller and the request or task id.
+# FANOUT_LOG_FORMAT=text for a readable line with the same fields.
+LOGGING = logging_config(level=env("DJANGO_LOG_LEVEL", default="INFO"), fmt=env("FANOUT_LOG_FORMAT", default="json"))
 
 # Where people reach the platform; seller sites are <subdomain>.<host of this URL>.
 FANOUT_SITE_URL = env("FANOUT_SITE_URL", default="http://localhost:8000")

@@ -1,5 +1,6 @@
 from .local import *  # noqa: F401,F403
 from .base import env
+from erp.logs import logging_config
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -14,6 +15,7 @@ FANOUT_CHANNEL_BACKOFF_S = 0.05
 FANOUT_CHANNEL_TIMEOUT_S = 5.0
 FANOUT_STOCK_SYNC_DEBOUNCE_S = 0.2
 FANOUT_STOCK_SYNC_RETRY_S = 1.0
-LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+# Quiet unless a test asks its subprocesses for more (DJANGO_LOG_LEVEL=INFO).
+LOGGING = logging_config(level=env("DJANGO_LOG_LEVEL", default="WARNING"), fmt=env("FANOUT_LOG_FORMAT", default="json"))
 CELERY_TASK_TENANT_CACHE_SECONDS = 0  # sellers are created and dropped between tests under the same schema names
 FANOUT_TENANT_CACHE_S = 0  # sellers are recreated between tests under the same host names

@@ -10,6 +10,7 @@ queue) → routed → (pick list printed) → packing → packed → (carrier + 
 (tracking pushed to the channel) → delivered."""
 import logging
 from contextlib import nullcontext
+from datetime import timedelta
 from functools import partial
 
 from django.db import transaction
@@ -335,6 +336,38 @@ _STEPS = {
     OrderStatus.RESERVED: _step_reserved,
     OrderStatus.AWAITING_SUPPLY: _step_awaiting_supply,
 }
+
+
+def work_resume(*, now=None, limit: int = 1000) -> dict[str, int]:
+    """Queue again the automatic work a lost task left undone (a worker killed with the task in
+    hand: Redis gives its message back only after the visibility timeout, an hour). Every step
+    is safe to run twice, so an order whose task is merely slow is at worst looked at twice.
+    Run by beat every two minutes; an item counts as stuck after FANOUT_RESUME_AFTER_S."""
+    from django.conf import settings
+
+    from erp.celery import resume_due
+    from orders import tasks
+    from warehouses.models import Fulfilment
+
+    before = (now or timezone.now()) - timedelta(seconds=settings.FANOUT_RESUME_AFTER_S)
+    orders = list(Order.objects.filter(status__in=[OrderStatus.RECEIVED, OrderStatus.RESERVED], exception_reason="",
+                                       status_changed_at__lt=before).order_by("pk").values_list("pk", flat=True)[:limit])
+    pushes = list(Shipment.objects.filter(status__in=[ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED], tracking_pushed_at__isnull=True,
+                                          push_error="", shipped_at__lt=before, order__exception_reason="")
+                  .order_by("pk").values_list("pk", flat=True)[:limit])
+    handovers = list(Shipment.objects.filter(status=ShipmentStatus.OPEN, warehouse__fulfilment=Fulfilment.THREEPL, handed_over_at__isnull=True,
+                                             push_error="", created_at__lt=before, order__exception_reason="")
+                     .order_by("pk").values_list("pk", flat=True)[:limit])
+    orders, pushes, handovers = resume_due("order", orders), resume_due("push", pushes), resume_due("handover", handovers)
+    for pk in orders:
+        tasks.order_pipeline.delay(pk)
+    for pk in pushes:
+        tasks.tracking_push.delay(pk)
+    for pk in handovers:
+        tasks.threepl_send.delay(pk)
+    if orders or pushes or handovers:
+        log.warning("resumed stuck work: %s order(s), %s tracking push(es), %s 3PL hand-over(s)", len(orders), len(pushes), len(handovers))
+    return {"orders": len(orders), "tracking_pushes": len(pushes), "handovers": len(handovers)}
 
 
 # ---------------------------------------------------------------------------- people's actions
