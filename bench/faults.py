@@ -11,7 +11,7 @@ worker (prefork, 2 processes) on a queue of their own; "beat" is this script sen
 tasks every few seconds (work_resume, webhooks_resume, closes_resume, accrue; close_due_periods from the settle phase on)
 instead of every few minutes, and FANOUT_RESUME_AFTER_S is 5 s instead of 120.
 
-Faults, every 2–5 s, in turn: SIGKILL of the worker's whole process group (restarted 0.5 s later,
+Faults, every 3–8 s, in turn: SIGKILL of the worker's whole process group (restarted 0.5 s later,
 like a supervisor would), and pg_terminate_backend() of every connection the web server and the
 worker hold (application_name marks them). They run through four phases:
 1. burst: the shop's orders arrive as signed ORDER_STATUS_CHANGE webhooks (20% duplicates) from
@@ -196,10 +196,10 @@ def _wait_http(url: str, *, ok_codes=(200,), timeout: float = 40) -> None:
 
 
 class Chaos(threading.Thread):
-    """Every 2–5 s (seeded; a worker needs a few seconds to start), the next fault in turn: kill the worker (restarted 0.5 s later), or
+    """Every 3–8 s (seeded; a worker needs a few seconds to start, then works a while), the next fault in turn: kill the worker (restarted 0.5 s later), or
     cut the connections. `kinds` says the rotation."""
 
-    def __init__(self, cluster: Cluster, *, every=(2.0, 5.0), kinds=("kill", "cut", "kill"), seed: int = 7):
+    def __init__(self, cluster: Cluster, *, every=(3.0, 8.0), kinds=("kill", "cut"), seed: int = 7):
         super().__init__(daemon=True)
         self.cluster, self.every, self.kinds = cluster, every, kinds
         self.rng = random.Random(seed)
@@ -607,7 +607,7 @@ def main() -> None:
             cluster.kill_mid_task(seller.schema_name, "commissions.accrue",
                                   lambda: app.send_task("commissions.period_close", args=["monthly", month.isoformat()]))
             beat.tasks, beat.halt_sending = SETTLE_BEAT_TASKS, False
-            chaos = Chaos(cluster, seed=9, every=(1.5, 4.0), kinds=("kill", "kill", "cut"))
+            chaos = Chaos(cluster, seed=9)
             chaos.start()
             states = []
 

@@ -1,5 +1,6 @@
 """The one Celery app. Tenant-aware: a task sent inside a tenant's schema context carries the
 schema name in its headers and runs in that schema (tenant-schemas-celery)."""
+import logging
 import os
 
 from celery import signals
@@ -124,12 +125,24 @@ app.conf.beat_schedule = {
 
 
 def resume_due(kind: str, pks: list[int]) -> list[int]:
-    """Of the stuck items `pks` (a resume sweep found them), those not queued again in the last
-    FANOUT_RESUME_AFTER_S: a worker that stays down while beat keeps sweeping does not come back
-    to the same item queued a hundred times."""
+    """Of the stuck items `pks` (a resume sweep found them), those to queue again now.
+
+    - None while the queue holds more than FANOUT_RESUME_MAX_QUEUED tasks: the workers are behind,
+      and work that merely waits in the queue is not lost. Queueing it again would only make the
+      queue longer (the sweep resumes what is still stuck once they have caught up).
+    - Of the rest, those not queued again in the last FANOUT_RESUME_AFTER_S: a worker that stays
+      down while beat keeps sweeping does not come back to the same item queued many times."""
     from django.conf import settings
     from django.core.cache import cache  # keys are per seller (django-tenants' key function)
 
+    from erp.health import queue, redis_client
+
+    if not pks:
+        return []
+    queued = redis_client().llen(queue())
+    if queued > settings.FANOUT_RESUME_MAX_QUEUED:
+        logging.getLogger("fanout.resume").info("%s %s(s) stuck, not queued again: %s tasks wait in the queue", len(pks), kind, queued)
+        return []
     due = []
     for pk in pks:
         if cache.add(f"resume:{kind}:{pk}", 1, timeout=settings.FANOUT_RESUME_AFTER_S):

@@ -5,6 +5,7 @@ import secrets
 import time
 import uuid
 
+import httpx
 import pytest
 from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
@@ -40,6 +41,10 @@ def faulty_seller(committed, sandbox):
             Seller.objects.get(pk=seller.pk).delete(force_drop=True)
 
 
+def _database_answers(cluster) -> bool:
+    return httpx.get(f"{cluster.web_url}/health/", headers={"Host": "localhost"}, timeout=10).json()["checks"]["database"]["ok"]
+
+
 @pytest.mark.worker
 def test_killed_workers_and_cut_connections_lose_and_double_nothing(faulty_seller):
     seller, cluster, sandbox_url = faulty_seller
@@ -56,7 +61,9 @@ def test_killed_workers_and_cut_connections_lose_and_double_nothing(faulty_selle
             chaos.start()
             stats = burst(cluster, host, setup["shop"], setup["ids"], clients=4, pace_s=0.8)
             chaos.stop()
-            assert cluster.cut_connections() > 0  # the web server's, at least: the next requests must still work
+            assert _database_answers(cluster)
+            assert cluster.cut_connections() > 0  # the web server's, at least
+            assert _database_answers(cluster)  # the cut connection is noticed and replaced: the next request works
             wait_until(lambda: orders_settled(setup["ids"]), "every order decided", timeout=180)
             assert stats["gave_up"] == 0
             assert Order.objects.filter(channel="tiktok_shop").count() == 40

@@ -215,6 +215,8 @@ FANOUT_WORKER_HEARTBEAT_S = env.float("FANOUT_WORKER_HEARTBEAT_S", default=10.0)
 # Seconds after which pending inbox events, orders not yet routed and shipments not yet pushed
 # count as stuck (their task lost with a killed worker) and are queued again (orders.work_resume).
 FANOUT_RESUME_AFTER_S = env.int("FANOUT_RESUME_AFTER_S", default=120)
+# ... unless more tasks than this wait in the queue: then the workers are behind, not the work lost.
+FANOUT_RESUME_MAX_QUEUED = env.int("FANOUT_RESUME_MAX_QUEUED", default=200)
 
 # Celery --------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
