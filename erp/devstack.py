@@ -258,7 +258,7 @@ def cmd_run(args) -> int:
         return 1
     manage(env, "seed_demo")
     _start("web", [PY, "-m", "gunicorn", "erp.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "3",
-                   "--access-logfile", "-", "--timeout", "120"], env)
+                   "--timeout", "120"], env)  # access lines come from Fanout (JSON, erp.logs)
     _start("worker", [PY, "-m", "celery", "-A", "erp", "worker", "--concurrency", "2"], env)
     _start("beat", [PY, "-m", "celery", "-A", "erp", "beat",
                     "--schedule", str(VAR / "celerybeat-schedule")], env)

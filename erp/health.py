@@ -6,11 +6,12 @@ reason instead of an error page. 200 when all three pass, 503 otherwise; the bod
     {"status": "ok", "checks": {"database": {"ok": true, "ms": 0.4},
                                 "redis": {"ok": true, "ms": 0.2, "queued": 0},
                                 "worker": {"ok": true, "workers": 2, "last_beat_s": 3.1},
-                                "beat": {"last_run_s": 12.0}}}
+                                "beat": {"ok": true, "last_beat_s": 4.0}}}
 
 Workers write a heartbeat key (per queue) in Redis every FANOUT_WORKER_HEARTBEAT_S seconds (a thread in each
 worker's main process, started on worker_ready); a worker counts as alive while its key is younger
-than three periods. `beat` is informational: when beat last sent a scheduled task.
+than three periods. Beat writes one too; `beat` is informational (it does not fail the check):
+without beat nothing scheduled runs, but orders still flow.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from django.http import JsonResponse
 
 log = logging.getLogger(__name__)
 HEARTBEAT_PREFIX = "fanout:worker-heartbeat:"
+BEAT_KEY = "fanout:beat-heartbeat"
 _redis = None
 
 
@@ -88,12 +90,10 @@ def _worker():
 
 
 def _beat():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT extract(epoch FROM now() - max(last_run_at)) FROM public.django_celery_beat_periodictask")
-        age = cursor.fetchone()[0]
-    return {"last_run_s": None if age is None else round(float(age), 1)}
+    raw = redis_client().get(BEAT_KEY)
+    if not raw:
+        raise RuntimeError(f"celery beat has not sent a heartbeat in the last {3 * heartbeat_period():.0f} s (scheduled tasks are not being sent)")
+    return {"last_beat_s": round(time.time() - json.loads(raw)["ts"], 1)}
 
 
 def health_report() -> tuple[bool, dict]:
@@ -103,7 +103,7 @@ def health_report() -> tuple[bool, dict]:
         connection.set_schema_to_public()
     checks = {"database": _timed(_database), "redis": _timed(_redis_check), "worker": _timed(_worker)}
     ok = all(check["ok"] for check in checks.values())
-    checks["beat"] = _timed(_beat) if checks["database"]["ok"] else {"ok": False}
+    checks["beat"] = _timed(_beat)
     return ok, {"status": "ok" if ok else "fail", "checks": checks}
 
 
@@ -136,13 +136,19 @@ def _heartbeat_loop(key: str, stop: threading.Event) -> None:
 
 
 def heartbeat_connect(signals) -> None:
+    """Workers (worker_ready) and beat (beat_init) write their heartbeat from a thread of their main process."""
     state: dict = {}
 
-    def start(sender=None, **kwargs):
+    def begin(key: str) -> None:
+        state["key"], state["stop"] = key, threading.Event()
+        threading.Thread(target=_heartbeat_loop, args=(key, state["stop"]), daemon=True, name="fanout-heartbeat").start()
+
+    def worker_started(sender=None, **kwargs):
         name = getattr(sender, "hostname", None) or socket.gethostname()
-        state["key"] = f"{HEARTBEAT_PREFIX}{queue()}:{name}:{os.getpid()}"
-        state["stop"] = threading.Event()
-        threading.Thread(target=_heartbeat_loop, args=(state["key"], state["stop"]), daemon=True, name="fanout-heartbeat").start()
+        begin(f"{HEARTBEAT_PREFIX}{queue()}:{name}:{os.getpid()}")
+
+    def beat_started(**kwargs):
+        begin(BEAT_KEY)
 
     def stop(**kwargs):
         if "stop" in state:
@@ -152,5 +158,6 @@ def heartbeat_connect(signals) -> None:
             except Exception:  # noqa: BLE001 — shutting down anyway
                 pass
 
-    signals.worker_ready.connect(start, weak=False)
+    signals.worker_ready.connect(worker_started, weak=False)
+    signals.beat_init.connect(beat_started, weak=False)
     signals.worker_shutdown.connect(stop, weak=False)
