@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -53,7 +53,7 @@ def dashboard(request):
 @require_http_methods(["GET", "POST"])
 def preferences(request):
     user = request.user
-    form = PreferencesForm(request.POST or None, initial={"time_zone": user.time_zone, "language": user.language})
+    form = PreferencesForm(request.POST if request.method == "POST" else None, initial={"time_zone": user.time_zone, "language": user.language})
     if request.method == "POST" and form.is_valid():
         services.user_preferences_update(user=user, **form.cleaned_data)
         messages.success(request, _("Preferences saved."))
@@ -68,7 +68,7 @@ def invitation_accept(request, token: str):
         invitation = services.invitation_from_token(token=token)
     except InvitationInvalid as exc:
         return render(request, "accounts/invitation_invalid.html", {"reason": str(exc)}, status=410)
-    form = InvitationAcceptForm(request.POST or None)
+    form = InvitationAcceptForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.invitation_accept(
@@ -189,7 +189,7 @@ def business_settings(request):
     from sellers.services import seller_settings_update
 
     seller = request.tenant
-    form = SellerSettingsForm(request.POST or None, initial={"name": seller.name, "time_zone": seller.time_zone,
+    form = SellerSettingsForm(request.POST if request.method == "POST" else None, initial={"name": seller.name, "time_zone": seller.time_zone,
                                                              "base_currency": seller.base_currency})
     if request.method == "POST" and form.is_valid():
         try:
@@ -212,7 +212,10 @@ def language_switch(request):
     language = request.POST.get("language", "")
     if language in dict(settings.LANGUAGES):
         services.user_preferences_update(user=request.user, time_zone=request.user.time_zone, language=language)
+    else:
+        messages.error(request, _("Unknown language “%(language)s”.") % {"language": language[:20]})
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         target = "/"
-    return redirect(target)
+    # A URL, never a view name: redirect("0") would try to reverse it and fail.
+    return HttpResponseRedirect(target)

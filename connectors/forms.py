@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from connectors.models import ChannelAccount, InboxStatus, Platform
+from erp.csvutil import csv_newlines, csv_unreadable
 
 
 class ConnectForm(forms.Form):
@@ -46,16 +47,21 @@ class ListingsImportForm(forms.Form):
         data = super().clean()
         if not data.get("file") and not (data.get("text") or "").strip():
             raise forms.ValidationError(_("Choose a CSV file or paste its rows."))
+        if data.get("file"):
+            try:
+                data["csv_text"] = data["file"].read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise forms.ValidationError(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from None
+        else:
+            data["csv_text"] = data.get("text") or ""
+        data["csv_text"] = csv_newlines(data["csv_text"])
+        problem = csv_unreadable(data["csv_text"])
+        if problem:
+            raise forms.ValidationError(problem)
         return data
 
     def csv_text(self) -> str:
-        upload = self.cleaned_data.get("file")
-        if upload:
-            try:
-                return upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                return ""
-        return self.cleaned_data["text"]
+        return self.cleaned_data["csv_text"]
 
 
 class SyncFilterForm(forms.Form):

@@ -4,6 +4,7 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,18 +30,26 @@ def _webhook_answer(receive) -> JsonResponse:
     return JsonResponse({"ok": True, "event": event.event_id, "duplicate": not created})
 
 
+def _raw_body(request) -> bytes | None:
+    """None when the body is past DATA_UPLOAD_MAX_MEMORY_SIZE (the service answers 413)."""
+    try:
+        return request.body
+    except RequestDataTooBig:
+        return None
+
+
 @csrf_exempt
 @login_not_required
 @require_POST
 def webhook_tiktok(request):
-    return _webhook_answer(lambda: services.webhook_receive_tiktok(raw_body=request.body, authorization=request.headers.get("Authorization", "")))
+    return _webhook_answer(lambda: services.webhook_receive_tiktok(raw_body=_raw_body(request), authorization=request.headers.get("Authorization", "")))
 
 
 @csrf_exempt
 @login_not_required
 @require_POST
 def webhook_shopify(request):
-    return _webhook_answer(lambda: services.webhook_receive_shopify(raw_body=request.body, headers=request.headers))
+    return _webhook_answer(lambda: services.webhook_receive_shopify(raw_body=_raw_body(request), headers=request.headers))
 
 
 # ---------------------------------------------------------------------------- staff pages
@@ -62,7 +71,7 @@ def index(request):
 
 
 def connect(request):
-    form = ConnectForm(request.POST or None, sandbox_available=bool(settings.FANOUT_PLATFORM_SANDBOX_URL))
+    form = ConnectForm(request.POST if request.method == "POST" else None, sandbox_available=bool(settings.FANOUT_PLATFORM_SANDBOX_URL))
     if request.method == "POST" and form.is_valid():
         try:
             account = services.account_connect(data=services.AccountInput(**form.cleaned_data), actor=request.user)

@@ -66,7 +66,7 @@ def creator_export(request):
 
 @require_http_methods(["GET", "POST"])
 def creator_create(request):
-    form = CreatorCreateForm(request.POST or None)
+    form = CreatorCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             creator = creator_save(data=form.service_data(), confirm_outside_band=form.cleaned_data["confirm_outside_band"], actor=request.user,
@@ -82,7 +82,7 @@ def creator_create(request):
 @require_http_methods(["GET", "POST"])
 def creator_edit(request, creator_id: int):
     creator = get_object_or_404(Creator, pk=creator_id)
-    form = CreatorForm(request.POST or None, instance=creator)
+    form = CreatorForm(request.POST if request.method == "POST" else None, instance=creator)
     if request.method == "POST" and form.is_valid():
         try:
             creator_save(creator=creator, data=form.service_data(), confirm_outside_band=form.cleaned_data["confirm_outside_band"],

@@ -95,7 +95,7 @@ def policy(request):
         raise PermissionDenied
     from erp.l10n import business_today
 
-    form = PolicyForm(request.POST or None, initial=PolicyForm.initial_from(current, business_today()))
+    form = PolicyForm(request.POST if request.method == "POST" else None, initial=PolicyForm.initial_from(current, business_today()))
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         try:

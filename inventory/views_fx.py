@@ -68,6 +68,8 @@ def exchange_rates(request):
                 else:
                     messages.success(request, _("Imported %(n)s exchange rates.") % {"n": len(preview.rows)})
             return redirect("inventory:fx")
+        elif action != "add":
+            messages.error(request, _("Nothing was saved: the page sent an unknown action; reload it and try again."))
     currency = request.GET.get("currency", "")
     qs = ExchangeRate.objects.select_related("created_by").order_by("-rate_date", "currency")
     if currency in settings.CURRENCIES:

@@ -214,8 +214,8 @@ def bulk(request):
 def order_create(request):
     from orders.services.intake import Intake, IntakeLine, order_upsert
 
-    form = ManualOrderForm(request.POST or None)
-    lines = LineFormSet(request.POST or None, prefix="lines")
+    form = ManualOrderForm(request.POST if request.method == "POST" else None)
+    lines = LineFormSet(request.POST if request.method == "POST" else None, prefix="lines")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         data = form.cleaned_data
         intake_lines = [IntakeLine(sku=l["sku"], quantity=l["quantity"], unit_price=l["unit_price"], discount=l.get("discount") or 0)

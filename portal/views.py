@@ -42,7 +42,7 @@ def _site_url(request) -> str:
 def login(request):
     if account_of(request) is not None:
         return redirect(login_redirect_target(request))
-    form = LoginForm(request.POST or None)
+    form = LoginForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].strip().lower()
         if not AxesProxyHandler.is_allowed(request, axes_credentials(email)):
@@ -75,7 +75,7 @@ def invite_accept(request, token: str):
         return render(request, "portal/invalid_link.html", {"message": _(
             "This invitation link is not valid any more: it was used, replaced by a newer one, or it expired. Ask the seller for a new one.")},
             status=404)
-    form = SetPasswordForm(request.POST or None)
+    form = SetPasswordForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             account = portal_accept(account=account, password=form.cleaned_data["password"])
@@ -93,7 +93,7 @@ def invite_accept(request, token: str):
 @portal_public
 @require_http_methods(["GET", "POST"])
 def reset_request(request):
-    form = ResetRequestForm(request.POST or None)
+    form = ResetRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         portal_reset_send(email=form.cleaned_data["email"], site_url=_site_url(request))
         messages.success(request, _("If that address has a creator account, a link to reset the password is on its way."))
@@ -111,7 +111,7 @@ def reset_confirm(request, uidb64: str, token: str):
         account = None
     if account is None or not reset_tokens.check_token(account, token):
         return render(request, "portal/invalid_link.html", {"message": _("This reset link is not valid any more. Ask for a new one.")}, status=404)
-    form = SetPasswordForm(request.POST or None)
+    form = SetPasswordForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             portal_reset(account=account, password=form.cleaned_data["password"])

@@ -18,7 +18,7 @@ def landing(request):
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def signup(request):
-    form = SignupForm(request.POST or None, base_domain=settings.FANOUT_BASE_DOMAIN)
+    form = SignupForm(request.POST if request.method == "POST" else None, base_domain=settings.FANOUT_BASE_DOMAIN)
     if request.method == "POST" and form.is_valid():
         try:
             result = seller_signup(**form.cleaned_data, owner_language=request.LANGUAGE_CODE,

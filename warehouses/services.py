@@ -11,10 +11,9 @@ from warehouses.models import Warehouse
 
 def zip_location(zip_code: str) -> dict:
     """City, state and coordinates of a US ZIP code from the offline `zipcodes` data set."""
-    try:
-        matches = zipcodes.matching(zip_code.strip()[:5])
-    except (TypeError, ValueError):
-        matches = []
+    code = zip_code.strip()[:5]
+    # The library panics (a Rust PanicException, not a ValueError) on text that is not ASCII.
+    matches = zipcodes.matching(code) if len(code) == 5 and code.isascii() and code.isdigit() else []
     if not matches:
         raise ValidationError({"zip_code": _("unknown US ZIP code %(zip)s") % {"zip": repr(zip_code)}})
     m = matches[0]

@@ -13,7 +13,7 @@ from warehouses.services import warehouse_create, warehouse_delete
 
 @require_http_methods(["GET", "POST"])
 def warehouse_list(request):
-    form = WarehouseForm(request.POST or None)
+    form = WarehouseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -52,7 +52,7 @@ def warehouse_fulfilment(request, warehouse_id: int):
     from warehouses.services import warehouse_fulfilment_set
 
     warehouse = get_object_or_404(Warehouse, pk=warehouse_id, is_active=True)
-    form = FulfilmentForm(request.POST or None, initial={"fulfilment": warehouse.fulfilment, "threepl_url": warehouse.threepl_url})
+    form = FulfilmentForm(request.POST if request.method == "POST" else None, initial={"fulfilment": warehouse.fulfilment, "threepl_url": warehouse.threepl_url})
     if request.method == "POST" and form.is_valid():
         try:
             warehouse_fulfilment_set(warehouse_id=warehouse.pk, **form.cleaned_data)

@@ -193,6 +193,9 @@ class ListingRowError:
 LISTING_COLUMNS = ["sku", "platform_product_id", "platform_sku_id"]
 
 
+ID_MAX = 200  # ChannelListing.external_product_id / external_sku_id
+
+
 def listings_import(*, account_id: int, text: str) -> int:
     """Map our SKUs to the shop's items from CSV (sku, platform_product_id, platform_sku_id).
     All rows or none: raises ConnectorError naming every bad row. Returns the rows imported."""
@@ -221,6 +224,9 @@ def listings_import(*, account_id: int, text: str) -> int:
             errors.append(ListingRowError(number, "platform_sku_id", _("is required")))
         elif item in seen_item:
             errors.append(ListingRowError(number, "platform_sku_id", _("“%(item)s” appears twice") % {"item": item}))
+        for column, value in (("platform_product_id", product), ("platform_sku_id", item)):
+            if len(value) > ID_MAX:
+                errors.append(ListingRowError(number, column, _("at most %(n)s characters") % {"n": ID_MAX}))
         if account.platform == Platform.TIKTOK_SHOP and not product:
             errors.append(ListingRowError(number, "platform_product_id", _("is required for TikTok Shop")))
         if sku is not None:

@@ -78,50 +78,108 @@ def _store(*, account: ChannelAccount, event_id: str, topic: str, payload: dict,
     return event, True
 
 
-def webhook_receive_tiktok(*, raw_body: bytes, authorization: str) -> tuple[WebhookEvent, bool]:
-    """Body {type, tts_notification_id, shop_id, timestamp, data}; header Authorization =
-    hex HMAC-SHA256(app_secret, app_key + raw body). Returns (event, created)."""
-    platform = Platform.TIKTOK_SHOP
+EVENT_ID_MAX = WebhookEvent._meta.get_field("event_id").max_length
+TOPIC_MAX = WebhookEvent._meta.get_field("topic").max_length
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value
+
+
+def _not_json(text: str):
+    raise ValueError(text)  # NaN and Infinity are JavaScript, not JSON, and PostgreSQL's jsonb refuses them
+
+
+def _unstorable(value) -> bool:
+    """A string jsonb/text cannot hold: a NUL character or half of a UTF-16 surrogate pair."""
+    if isinstance(value, str):
+        return "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, list):
+        return any(_unstorable(v) for v in value)
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    return False
+
+
+def _payload(platform: str, raw_body: bytes | None, *, shop: str = ""):
+    """The body as a JSON object that PostgreSQL can store, or the refusal naming what is wrong."""
+    if raw_body is None:
+        raise _reject(platform, 413, gettext_noop("the body is larger than Fanout accepts (2.5 MB)"), shop=shop)
     try:
-        payload = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
-        raise _reject(platform, 400, gettext_noop("the body is not valid JSON (truncated?)")) from None
-    if not isinstance(payload, dict) or not payload.get("shop_id") or not payload.get("tts_notification_id"):
+        payload = json.loads(raw_body, parse_float=_finite_float, parse_constant=_not_json)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise _reject(platform, 400, gettext_noop("the body is not valid JSON (truncated?)"), shop=shop) from None
+    if not isinstance(payload, dict):
+        raise _reject(platform, 400, gettext_noop("the body is not a JSON object"), shop=shop)
+    if _unstorable(payload):
+        raise _reject(platform, 400, gettext_noop("the body contains a NUL character or a broken surrogate pair"), shop=shop)
+    return payload
+
+
+def webhook_receive_tiktok(*, raw_body: bytes | None, authorization: str) -> tuple[WebhookEvent, bool]:
+    """Body {type, tts_notification_id, shop_id, timestamp, data}; header Authorization =
+    hex HMAC-SHA256(app_secret, app_key + raw body). Returns (event, created). `raw_body` None
+    means the body was too large to read."""
+    platform = Platform.TIKTOK_SHOP
+    payload = _payload(platform, raw_body)
+    if not payload.get("shop_id") or not payload.get("tts_notification_id"):
         raise _reject(platform, 400, gettext_noop("the body lacks shop_id or tts_notification_id"))
     shop_id = str(payload["shop_id"])
     account = _account(platform, shop_id)
     if account is None:
         raise _reject(platform, 404, gettext_noop("no connected TikTok shop with id %(shop)s"), shop=shop_id)
     expected = tiktok_webhook_signature(app_key=account.app_key, app_secret=account.app_secret, raw_body=raw_body)
-    if not authorization or not hmac.compare_digest(expected, authorization.strip().lower()):
+    # compare_digest refuses non-ASCII text: a garbled header is simply a signature that does not match.
+    given = authorization.strip().lower().encode("utf-8", "surrogateescape")
+    if not authorization or not hmac.compare_digest(expected.encode(), given):
         raise _reject(platform, 401, gettext_noop("the Authorization signature does not match the body"), shop=shop_id)
+    event_id, topic = str(payload["tts_notification_id"]), str(payload.get("type", ""))
+    if len(event_id) > EVENT_ID_MAX:
+        raise _reject(platform, 400, gettext_noop("tts_notification_id is longer than 200 characters"), shop=shop_id)
+    if len(topic) > TOPIC_MAX:
+        raise _reject(platform, 400, gettext_noop("type is longer than 100 characters"), shop=shop_id)
+    if payload.get("data") is not None and not isinstance(payload["data"], dict):
+        raise _reject(platform, 400, gettext_noop("data is not a JSON object"), shop=shop_id)
     occurred = payload.get("timestamp")
-    return _store(
-        account=account, event_id=str(payload["tts_notification_id"]), topic=str(payload.get("type", "")), payload=payload,
-        raw_body=raw_body, occurred_at=datetime.fromtimestamp(int(occurred), tz=dt_timezone.utc) if isinstance(occurred, int) else None,
-    )
+    occurred_at = None
+    if isinstance(occurred, int) and not isinstance(occurred, bool):
+        try:
+            occurred_at = datetime.fromtimestamp(occurred, tz=dt_timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise _reject(platform, 400, gettext_noop("timestamp is not a Unix time in seconds"), shop=shop_id) from None
+    return _store(account=account, event_id=event_id, topic=topic, payload=payload, raw_body=raw_body, occurred_at=occurred_at)
 
 
-def webhook_receive_shopify(*, raw_body: bytes, headers) -> tuple[WebhookEvent, bool]:
+def webhook_receive_shopify(*, raw_body: bytes | None, headers) -> tuple[WebhookEvent, bool]:
     """Headers X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret),
-    X-Shopify-Shop-Domain, X-Shopify-Topic and X-Shopify-Event-Id (the dedupe key)."""
+    X-Shopify-Shop-Domain, X-Shopify-Topic and X-Shopify-Event-Id (the dedupe key). `raw_body`
+    None means the body was too large to read."""
     platform = Platform.SHOPIFY
     domain = headers.get("X-Shopify-Shop-Domain", "").strip().lower()
-    account = _account(platform, domain) if domain else None
+    account = _account(platform, domain) if domain and not _unstorable(domain) else None
     if account is None:
-        raise _reject(platform, 404, gettext_noop("no connected Shopify shop %(shop)s") if domain else gettext_noop("no X-Shopify-Shop-Domain header"), shop=domain)
+        raise _reject(platform, 404, gettext_noop("no connected Shopify shop %(shop)s") if domain else gettext_noop("no X-Shopify-Shop-Domain header"),
+                      shop=domain.replace("\x00", ""))
+    if raw_body is None:
+        raise _reject(platform, 413, gettext_noop("the body is larger than Fanout accepts (2.5 MB)"), shop=domain)
     secret = account.webhook_secret or account.app_secret
     expected = shopify_webhook_signature(secret=secret, raw_body=raw_body)
-    if not hmac.compare_digest(expected, headers.get("X-Shopify-Hmac-Sha256", "").strip()):
+    given = headers.get("X-Shopify-Hmac-Sha256", "").strip().encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(expected.encode(), given):
         raise _reject(platform, 401, gettext_noop("X-Shopify-Hmac-Sha256 does not match the body"), shop=domain)
     event_id = headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id")
     if not event_id:
         raise _reject(platform, 400, gettext_noop("no X-Shopify-Event-Id header"), shop=domain)
-    try:
-        payload = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
-        raise _reject(platform, 400, gettext_noop("the body is not valid JSON (truncated?)"), shop=domain) from None
-    return _store(account=account, event_id=event_id, topic=headers.get("X-Shopify-Topic", ""), payload=payload, raw_body=raw_body)
+    topic = headers.get("X-Shopify-Topic", "")
+    if len(event_id) > EVENT_ID_MAX or _unstorable(event_id):
+        raise _reject(platform, 400, gettext_noop("X-Shopify-Event-Id is longer than 200 characters or not text"), shop=domain)
+    if len(topic) > TOPIC_MAX or _unstorable(topic):
+        raise _reject(platform, 400, gettext_noop("X-Shopify-Topic is longer than 100 characters or not text"), shop=domain)
+    payload = _payload(platform, raw_body, shop=domain)
+    return _store(account=account, event_id=event_id, topic=topic, payload=payload, raw_body=raw_body)
 
 
 # ---------------------------------------------------------------------------- processing

@@ -21,6 +21,7 @@ from erp.l10n import business_today
 COLUMNS = ["handle", "month", "videos", "views", "clicks"]
 MAX_ROWS = 100_000
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+MAXIMUM = {"videos": 2_147_483_647, "views": 9_223_372_036_854_775_807, "clicks": 9_223_372_036_854_775_807}  # the columns' ranges
 
 
 @dataclass
@@ -54,7 +55,7 @@ def content_csv_parse(*, text: str) -> ContentImport:
             result.errors.append(RowError(number, "handle", _("no creator with the handle @%(handle)s") % {"handle": handle}))
         m = MONTH_RE.match(v.get("month", ""))
         month = None
-        if m and 1 <= int(m.group(2)) <= 12:
+        if m and 1 <= int(m.group(2)) <= 12 and int(m.group(1)) >= 1:  # there is no year 0
             month = date(int(m.group(1)), int(m.group(2)), 1)
             if month > this_month:
                 result.errors.append(RowError(number, "month", _("a future month")))
@@ -63,8 +64,10 @@ def content_csv_parse(*, text: str) -> ContentImport:
         numbers = {}
         for column in ("videos", "views", "clicks"):
             text_value = v.get(column, "").replace(",", "") or "0"
-            if not text_value.isdigit():
+            if not text_value.isdecimal():
                 result.errors.append(RowError(number, column, _("must be a whole number of 0 or more, got “%(value)s”") % {"value": v.get(column)}))
+            elif int(text_value) > MAXIMUM[column]:
+                result.errors.append(RowError(number, column, _("must be at most %(max)s, got “%(value)s”") % {"max": MAXIMUM[column], "value": v.get(column)}))
             else:
                 numbers[column] = int(text_value)
         if creator_id and month:

@@ -140,7 +140,8 @@ def creator_csv_parse(*, text: str) -> CreatorImport:
     if "handle" not in header:
         result.errors.append(RowError(1, "handle", _("required column missing")))
         return result
-    unknown = [h for h in header if h not in COLUMNS]
+    # An empty header cell (a trailing comma) is named by its position, so the message says where it is.
+    unknown = [h or _("column %(n)s has no name") % {"n": i + 1} for i, h in enumerate(header) if h not in COLUMNS]
     if unknown:
         result.errors.append(RowError(1, ", ".join(unknown), _("unknown column; expected some of %(columns)s") % {"columns": ", ".join(COLUMNS)}))
         return result

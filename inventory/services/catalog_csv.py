@@ -44,12 +44,19 @@ def sku_csv_export() -> str:
     return out.getvalue()
 
 
-def _int(value: str, *, minimum: int = 0) -> int:
-    if not value.strip().lstrip("-").isdigit():
+INT_MAX = 2_147_483_647  # PositiveIntegerField
+TEXT_LIMITS = {"title": SKU._meta.get_field("title").max_length, "product": Product._meta.get_field("title").max_length,
+               "category": Category._meta.get_field("name").max_length}
+
+
+def _int(value: str, *, minimum: int = 0, maximum: int = INT_MAX) -> int:
+    if not value.strip().lstrip("-").isdecimal():
         raise ValueError(_("must be a whole number"))
     number = int(value)
     if number < minimum:
         raise ValueError(_("must be %(minimum)s or more") % {"minimum": minimum})
+    if number > maximum:
+        raise ValueError(_("must be at most %(maximum)s") % {"maximum": maximum})
     return number
 
 
@@ -75,7 +82,8 @@ def sku_csv_parse(*, text: str) -> ImportPreview:
     if missing:
         preview.errors.append(RowError(1, ", ".join(missing), _("required column missing")))
         return preview
-    unknown = [h for h in header if h not in COLUMNS]
+    # An empty header cell (a trailing comma) is named by its position, so the message says where it is.
+    unknown = [h or _("column %(n)s has no name") % {"n": i + 1} for i, h in enumerate(header) if h not in COLUMNS]
     if unknown:
         reason = _("unknown column; expected some of %(columns)s") % {"columns": ", ".join(COLUMNS)}
         preview.errors.append(RowError(1, ", ".join(unknown), reason))
@@ -99,11 +107,15 @@ def sku_csv_parse(*, text: str) -> ImportPreview:
             if code in seen:
                 preview.errors.append(RowError(number, "code", _("duplicate of row %(row)s") % {"row": seen[code]}))
             seen[code] = number
+        for column, limit in TEXT_LIMITS.items():
+            if len(values.get(column, "")) > limit:
+                preview.errors.append(RowError(number, column, _("at most %(n)s characters") % {"n": limit}))
         row.update({k: values.get(k, "") for k in ("code", "title", "product", "category")})
         checks = {
             "weight_grams": lambda v: _int(v), "safety_stock_units": lambda v: _int(v),
-            "default_unit_cost": lambda v: _decimal(v, places=4), "safety_stock_percent": lambda v: _decimal(v, places=2, maximum=Decimal(100)),
-            "list_price": lambda v: _decimal(v, places=2),
+            "default_unit_cost": lambda v: _decimal(v, places=4, maximum=Decimal("99999999.9999")),
+            "safety_stock_percent": lambda v: _decimal(v, places=2, maximum=Decimal(100)),
+            "list_price": lambda v: _decimal(v, places=2, maximum=Decimal("9999999999.99")),
         }
         for column, check in checks.items():
             if values.get(column):

@@ -23,7 +23,7 @@ class TrackingImport:
 
 def _shipment_id(value: str) -> int | None:
     value = value.strip().upper().lstrip("S")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 def tracking_csv_parse(*, text: str, warehouse_id: int | None = None) -> TrackingImport:

@@ -24,6 +24,8 @@ COLUMNS = ["order_number", "creator_handle", "sku", "quantity", "unit_price", "d
            "ship_city", "ship_state", "ship_zip", "ship_country", "ship_phone"]
 REQUIRED = ["order_number", "sku", "quantity", "ship_name", "ship_line1", "ship_zip"]  # no unit_price: the buyer's margin plan prices it
 MAX_ROWS = 20_000
+MAX_QUANTITY = 1_000_000
+MAX_LINE_AMOUNT = Decimal("9999999999.99")  # the widest amount an order line's columns hold
 
 
 @dataclass
@@ -63,7 +65,7 @@ def wholesale_csv_parse(*, text: str) -> WholesaleImport:
             result.errors.append(RowError(number, "sku", _("unknown SKU %(sku)s") % {"sku": v["sku"]}))
         quantity = None
         if v.get("quantity"):
-            if v["quantity"].isdigit() and int(v["quantity"]) > 0:
+            if v["quantity"].isdecimal() and 0 < int(v["quantity"]) <= MAX_QUANTITY:
                 quantity = int(v["quantity"])
             else:
                 result.errors.append(RowError(number, "quantity", _("must be a whole number above zero, got %(q)s") % {"q": v["quantity"]}))
@@ -76,10 +78,13 @@ def wholesale_csv_parse(*, text: str) -> WholesaleImport:
                 amount = Decimal(v[column])
             except InvalidOperation:
                 amount = None
-            if amount is None or not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+            if (amount is None or not amount.is_finite() or amount < 0 or amount > MAX_LINE_AMOUNT
+                    or amount != amount.quantize(Decimal("0.01"))):
                 result.errors.append(RowError(number, column, _("must be an amount of zero or more with at most 2 decimals, got %(v)s") % {"v": v[column]}))
             else:
                 amounts[column] = amount
+        if quantity and amounts.get("unit_price") and quantity * amounts["unit_price"] > MAX_LINE_AMOUNT:
+            result.errors.append(RowError(number, "unit_price", _("quantity × unit price is more than %(max)s") % {"max": MAX_LINE_AMOUNT}))
         handle = v.get("creator_handle", "").lstrip("@")
         if handle and handle.lower() not in creators:
             result.errors.append(RowError(number, "creator_handle", _("no creator with the handle @%(handle)s") % {"handle": handle}))
