@@ -57,6 +57,8 @@ def fees(request):
         messages.success(request, _("Commission rate for %(product)s saved.") % {"product": d["product"].title})
         return redirect("commissions:fees")
     plan_form = MarginPlanForm(request.POST if request.POST.get("form") == "plan" else None, initial={"valid_from": business_today()})
+    if request.method == "POST" and request.POST.get("form") not in ("fee", "rate", "plan"):
+        messages.error(request, _("Nothing was saved: the page sent an unknown form; reload it and try again."))
     if request.method == "POST" and request.POST.get("form") == "plan" and plan_form.is_valid():
         d = plan_form.cleaned_data
         try:
@@ -82,8 +84,10 @@ def _end_dated(request, end, **ids):
         return redirect("commissions:fees")
     try:
         end(last_day=last_day, **ids)
-    except (ValidationError, FeeSchedule.DoesNotExist, MarginPlan.DoesNotExist) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    except (FeeSchedule.DoesNotExist, MarginPlan.DoesNotExist) as exc:
+        raise Http404 from exc  # an unknown id (or another seller's) is a 404, not the ORM's message
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("It now ends on %(day)s.") % {"day": last_day.isoformat()})
     return redirect("commissions:fees")
@@ -105,7 +109,7 @@ def _settings_form(request):
     from commissions.services.accrual import settlement_settings
 
     current = settlement_settings()
-    form = SettlementSettingsForm(request.POST or None, initial={"return_window_days": current.return_window_days,
+    form = SettlementSettingsForm(request.POST if request.method == "POST" else None, initial={"return_window_days": current.return_window_days,
                                                                  "minimum_payout": current.minimum_payout})
     return current, form
 
@@ -298,6 +302,9 @@ def statement_action(request, statement_id: int, action: str):
 
     if action not in STATEMENT_ACTIONS:
         raise Http404
+    from commissions.models import Statement
+
+    get_object_or_404(Statement.objects.only("pk"), pk=statement_id)  # unknown (or another seller's): 404, not a redirect to it
     try:
         if action == "confirm":
             svc.statement_confirm(statement_id=statement_id, user=request.user, note=_("Confirmed by the creator (recorded by staff)."))
