@@ -31,8 +31,9 @@ def purchase_order_create_view(request):
     from inventory.forms import PurchaseOrderForm, PurchaseOrderLineFormSet
     from inventory.services.purchasing import purchase_order_create
 
-    form = PurchaseOrderForm(request.POST or None)
-    lines = PurchaseOrderLineFormSet(request.POST or None, prefix="line")
+    data = request.POST if request.method == "POST" else None  # an empty POST is a POST: it gets its errors
+    form = PurchaseOrderForm(data)
+    lines = PurchaseOrderLineFormSet(data, prefix="line")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         rows = [row for row in lines.cleaned_data if row.get("sku") is not None]
         if not rows:

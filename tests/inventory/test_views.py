@@ -113,6 +113,8 @@ def test_new_purchase_order_page_creates_a_draft_and_names_bad_lines(alpha, shop
         supplier, warehouse = Supplier.objects.get(), shop["warehouses"]["CHI"]
     form = {"supplier": supplier.pk, "warehouse": warehouse.pk, "currency": "", "line-TOTAL_FORMS": "5", "line-INITIAL_FORMS": "0",
             "line-MIN_NUM_FORMS": "0", "line-MAX_NUM_FORMS": "50"}
+    nothing = client.post("/inventory/purchase-orders/new/", {})  # an empty post gets its errors, not a blank form
+    assert nothing.status_code == 200 and "This field is required." in nothing.content.decode()
     empty = client.post("/inventory/purchase-orders/new/", form)
     assert empty.status_code == 200 and "Add at least one line" in empty.content.decode()
     half = client.post("/inventory/purchase-orders/new/", form | {"line-0-sku": sku.pk, "line-0-quantity": "5"})
