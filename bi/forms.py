@@ -8,6 +8,7 @@ from creators.models import Tier
 from erp.l10n import business_today
 from orders.models import Channel
 from warehouses.models import Warehouse
+from erp.ids import whole
 
 PERIODS = [("7", _("Last 7 days")), ("30", _("Last 30 days")), ("90", _("Last 90 days")), ("365", _("Last 365 days")),
            ("month", _("This month")), ("last_month", _("Last month")), ("custom", _("Custom dates"))]
@@ -58,7 +59,7 @@ class PeriodForm(forms.Form):
             last = today.replace(day=1) - timedelta(days=1)
             first = last.replace(day=1)
         else:
-            days = int(period) if period.isdigit() else 30
+            days = whole(period, maximum=3660) or 30
             first, last = today - timedelta(days=days - 1), today
         length = (last - first).days + 1
         grain = data.get("grain") or ("day" if length <= 45 else "week" if length <= 200 else "month")

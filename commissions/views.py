@@ -22,6 +22,7 @@ from commissions.models import FeeSchedule, MarginPlan, ProductCommissionRate
 from commissions.services.fees import FeeInput, fee_schedule_end, fee_schedule_save
 from commissions.services.margins import PlanInput, margin_plan_end, margin_plan_save
 from erp.l10n import business_today, seller_base_currency
+from erp.ids import ids as id_list, whole
 
 HUNDRED = Decimal(100)
 
@@ -243,8 +244,8 @@ def _statement_filter(request):
     status = request.GET.get("status", "")
     if status:
         qs = qs.filter(status=status)
-    if (request.GET.get("period") or "").isdigit():
-        qs = qs.filter(period_id=int(request.GET["period"]))
+    if whole(request.GET.get("period")) is not None:
+        qs = qs.filter(period_id=whole(request.GET["period"]))
     q = (request.GET.get("q") or "").strip().lstrip("@")
     if q:
         qs = qs.filter(Q(creator__handle__iexact=q) | Q(number__iexact=q))
@@ -341,7 +342,7 @@ def payouts(request):
     from commissions.services.statements import payout_batch_create
 
     if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("statement") if i.isdigit()]
+        ids = id_list(request.POST.getlist("statement"))
         try:
             batch = payout_batch_create(statement_ids=ids, user=request.user)
         except SettlementError as exc:

@@ -17,6 +17,7 @@ from connectors.exceptions import ConnectorError, WebhookRejected
 from connectors.forms import ConnectForm, EventFilterForm, ListingsImportForm, SyncFilterForm
 from connectors.models import ChannelAccount, InboxStatus, WebhookEvent
 from connectors.services.stock_sync import stock_reconcile_later
+from erp.ids import ids as id_list
 
 log = logging.getLogger("fanout.connectors.webhooks")
 
@@ -156,7 +157,7 @@ def sync_status(request):
 
 @require_POST
 def sync_retry(request):
-    ids = [int(i) for i in request.POST.getlist("listing") if i.isdigit()]
+    ids = id_list(request.POST.getlist("listing"), limit=10_000)
     if request.POST.get("all_failed"):
         ids = list(selectors.sync_rows(errors_only=True).values_list("pk", flat=True))
     by_account = selectors.listings_by_account(listing_ids=ids)

@@ -16,6 +16,7 @@ from creators.models import Decision, ProposalKind, TierPolicy, TierReview
 from creators.services.metrics import add_months
 from creators.services.policy import tier_policy_in_force, tier_policy_save
 from creators.services.tiers import review_due_month, review_items_decide, tier_review_run
+from erp.ids import ids as id_list
 
 POLICY_EDITORS = (Role.OWNER, Role.MANAGER)
 
@@ -70,7 +71,7 @@ def review_detail(request, review_id: int):
 def review_decide(request, review_id: int):
     review = get_object_or_404(TierReview, pk=review_id)
     form = ReviewDecisionForm(request.POST)
-    ids = [x for x in request.POST.getlist("item") if x.isdigit()]
+    ids = id_list(request.POST.getlist("item"))
     if not form.is_valid():
         messages.error(request, _("Choose approve or reject."))
     else:

@@ -3,6 +3,8 @@ so page 1,000 costs what page 1 costs and rows arriving meanwhile never shift a 
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
+from erp.ids import whole
+
 PAGE_SIZE = 50
 
 
@@ -13,8 +15,8 @@ def keyset_page(qs, *, field: str, after: str = "", size: int = PAGE_SIZE):
     if after and "_" in after:
         stamp, _sep, pk = after.rpartition("_")
         when = parse_datetime(stamp)
-        if when is not None and pk.isdigit():
-            qs = qs.filter(Q(**{f"{field}__lt": when}) | Q(**{field: when, "pk__lt": int(pk)}))
+        if when is not None and whole(pk) is not None:
+            qs = qs.filter(Q(**{f"{field}__lt": when}) | Q(**{field: when, "pk__lt": whole(pk)}))
     rows = list(qs[: size + 1])
     more = len(rows) > size
     rows = rows[:size]

@@ -12,6 +12,7 @@ from inventory.selectors import Holder, pool_free, safety_units, sellable_quanti
 from inventory.services import allocation_set, stock_adjust
 from inventory.services.reorder import reorder_alerts_to_purchase_orders
 from warehouses.models import Warehouse
+from erp.ids import ids as id_list
 
 
 @require_GET
@@ -88,7 +89,7 @@ def reorder_suggestions(request):
 @require_POST
 def reorder_create_pos(request):
     form = ReorderToPOForm(request.POST)
-    ids = [int(x) for x in request.POST.getlist("alert") if x.isdigit()]
+    ids = id_list(request.POST.getlist("alert"))
     if not form.is_valid():
         messages.error(request, _("Choose the warehouse to deliver to."))
         return redirect("inventory:reorder")

@@ -109,7 +109,7 @@ def purchase_order_receive_view(request, po_id: int):
         raw = request.POST.get(f"qty-{line.sku_id}", "").strip()
         if not raw:
             continue
-        if not raw.isdigit():
+        if not raw.isdecimal():  # not isdigit(): int("²") fails
             errors.append(_("%(sku)s: enter a whole number of units, not “%(value)s”.") % {"sku": line.sku.code, "value": raw})
             continue
         quantities[line.sku_id] = int(raw)

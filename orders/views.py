@@ -21,6 +21,7 @@ from orders.forms import BulkForm, LineFormSet, ManualOrderForm, OrderFilterForm
 from orders.models import Channel, ExceptionReason, Order, OrderStatus, OrderType
 from orders.services import pipeline
 from orders.services.sla import pack_clock_state, ship_clock_state
+from erp.ids import ids as id_list, whole
 
 EXPORT_MAX = 100_000
 
@@ -170,7 +171,7 @@ def order_action(request, order_id: int):
             quantities = {}
             for line in order.lines.all():
                 raw = request.POST.get(f"return_{line.pk}", "").strip() or "0"
-                if not raw.isdigit():
+                if whole(raw, maximum=10**6) is None:
                     raise OrderError(_("Returned quantity must be a whole number, not %(q)s.") % {"q": raw})
                 if int(raw):
                     quantities[line.pk] = int(raw)
@@ -192,7 +193,7 @@ def bulk(request):
     back = request.POST.get("next") or reverse("orders:index")
     if not back.startswith("/"):
         back = reverse("orders:index")
-    ids = [int(x) for x in request.POST.getlist("id") if x.strip().isdigit()][:500]
+    ids = id_list(request.POST.getlist("id"))
     if not form.is_valid() or not ids:
         messages.error(request, _("Choose an action and at least one order."))
         return redirect(back)

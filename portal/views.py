@@ -296,13 +296,16 @@ def cart(request):
     if action == "update":
         for key in list(cart):
             raw = request.POST.get(f"qty_{key}", "").strip()
-            if raw.isdigit():
+            if raw.isdecimal():  # not isdigit(): int("²") fails
                 if int(raw) == 0:
                     cart.pop(key)
                 else:
                     cart[key] = min(int(raw), 100_000)
         _cart_save(request, cart)
         messages.success(request, _("Cart updated."))
+        return redirect(f"{request.path}?type={order_type}")
+    if request.method == "POST" and action != "place":
+        messages.error(request, _("Nothing was saved: the page sent an unknown action; reload it and try again."))
         return redirect(f"{request.path}?type={order_type}")
     initial = {"token": order_token(), "order_type": order_type, "ship_country": "US"}
     if order_type == "wholesale":

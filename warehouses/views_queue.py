@@ -19,6 +19,7 @@ from orders.models import Shipment, ShipmentStatus
 from orders.selectors import warehouse_queue
 from orders.services.pipeline import shipment_pack, shipment_ship, shipments_pick
 from warehouses.models import Warehouse
+from erp.ids import ids as id_list, whole
 
 
 @require_GET
@@ -36,7 +37,7 @@ def queue(request, warehouse_id: int):
 
 
 def _selected(request, warehouse):
-    ids = [int(x) for x in request.POST.getlist("id") if x.isdigit()][:500]
+    ids = id_list(request.POST.getlist("id"))
     return list(Shipment.objects.filter(pk__in=ids, warehouse=warehouse).select_related("order").prefetch_related("lines__sku").order_by("pk"))
 
 
@@ -84,7 +85,7 @@ def pack(request, warehouse_id: int):
     """Confirm packed: by the scanned shipment number (S0000123) or the row's button."""
     warehouse = get_object_or_404(Warehouse, pk=warehouse_id)
     raw = (request.POST.get("number") or request.POST.get("shipment") or "").strip().upper().lstrip("S")
-    shipment = Shipment.objects.filter(pk=int(raw), warehouse=warehouse).first() if raw.isdigit() else None
+    shipment = Shipment.objects.filter(pk=whole(raw), warehouse=warehouse).first() if whole(raw) is not None else None
     if shipment is None:
         messages.error(request, _("No shipment %(n)s in %(wh)s.") % {"n": request.POST.get("number") or request.POST.get("shipment"), "wh": warehouse.code})
     else:

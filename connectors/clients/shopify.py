@@ -12,6 +12,7 @@ from django.utils import timezone
 from connectors.clients.base import (
     ApiClient, ChannelAuthError, ChannelRateLimited, ChannelRequestError, ChannelTokenError, StockItem, Tokens,
 )
+from erp.ids import whole
 
 API_VERSION = "2025-01"
 BATCH = 250  # inventorySetQuantities takes at most 250 quantities per call
@@ -199,7 +200,7 @@ class ShopifyClient(ApiClient):
         stale = []
         for error in self.inventory_set_quantities(quantities):
             field = error.get("field") or []
-            index = int(field[2]) if len(field) > 2 and str(field[2]).isdigit() else None
+            index = whole(field[2]) if len(field) > 2 else None
             items = [batch[index]] if index is not None and index < len(batch) else batch
             for item in items:
                 if error.get("code") == "COMPARE_QUANTITY_STALE":

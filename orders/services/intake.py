@@ -21,6 +21,7 @@ from orders.models import Channel, ExceptionReason, Order, OrderLine, OrderStatu
 from orders.services.pipeline import note, order_cancel, order_deliver, park, pipeline_later, transition
 from orders.services.address import state_code
 from orders.services.sla import deadlines_set, sla_state_of
+from erp.ids import whole
 
 ADDRESS_FIELDS = ("ship_name", "ship_phone", "ship_line1", "ship_line2", "ship_city", "ship_state", "ship_zip", "ship_country")
 
@@ -82,7 +83,7 @@ def lines_match(*, lines: list[IntakeLine], account_id: int | None) -> tuple[lis
         elif sku_id is None:
             problems.append(_("line %(n)s: unknown SKU %(sku)s") % {"n": i, "sku": ref})
         qty = line.quantity
-        if isinstance(qty, str) and qty.strip().lstrip("-").isdigit():
+        if isinstance(qty, str) and whole(qty.strip().removeprefix("-")) is not None:
             qty = int(qty.strip())
         if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
             problems.append(_("line %(n)s: quantity must be a whole number above zero, got %(q)s") % {"n": i, "q": line.quantity})

@@ -29,6 +29,7 @@ from orders.models import (
 from orders.services.address import address_check
 from orders.services.routing import route_plan, warehouses_by_distance
 from orders.services.sla import sla_state_of
+from erp.ids import whole
 
 log = logging.getLogger("fanout.orders")
 
@@ -145,8 +146,8 @@ def _reference(order: Order, warehouse_id: int) -> str:
 
 def order_id_of_reference(reference: str) -> int | None:
     parts = reference.split(":")
-    if len(parts) == 3 and parts[0] == "order" and parts[1].isdigit():
-        return int(parts[1])
+    if len(parts) == 3 and parts[0] == "order":
+        return whole(parts[1])
     return None
 
 
