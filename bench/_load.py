@@ -102,3 +102,14 @@ def gunicorn(host_prefix: str, probe_path: str):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def tiktok_order_webhook(shop: dict, event_id: str, order_id: str) -> tuple[bytes, str]:
+    """A signed ORDER_STATUS_CHANGE delivery for `shop` (shop_id, app_key, app_secret): (body, Authorization)."""
+    import json
+
+    from connectors.clients.tiktok import tiktok_webhook_signature
+
+    body = json.dumps({"type": 1, "tts_notification_id": event_id, "shop_id": shop["shop_id"], "timestamp": int(time.time()),
+                       "data": {"order_id": order_id, "order_status": "AWAITING_SHIPMENT"}}).encode()
+    return body, tiktok_webhook_signature(app_key=shop["app_key"], app_secret=shop["app_secret"], raw_body=body)

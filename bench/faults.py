@@ -35,9 +35,6 @@ Last line: faults=<n> lost=<n> duplicated=<n> unbalanced=<n>
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import os
 import random
 import signal
@@ -344,6 +341,8 @@ def burst(cluster: Cluster, host: str, shop: dict, ids: list[str], *, clients: i
     retried until it is answered 200, as TikTok retries. Returns counts."""
     import httpx
 
+    from bench._load import tiktok_order_webhook
+
     rng = random.Random(seed)
     events = [(f"F{i}", order_id) for i, order_id in enumerate(ids)]
     events += [rng.choice(events) for _ in range(int(len(ids) * duplicate_share))]
@@ -360,9 +359,7 @@ def burst(cluster: Cluster, host: str, shop: dict, ids: list[str], *, clients: i
                 if item is None:
                     return
                 event_id, order_id = item
-                body = json.dumps({"type": 1, "tts_notification_id": event_id, "shop_id": shop["shop_id"], "timestamp": int(time.time()),
-                                   "data": {"order_id": order_id, "order_status": "AWAITING_SHIPMENT"}}).encode()
-                signature = hmac.new(shop["app_secret"].encode(), shop["app_key"].encode() + body, hashlib.sha256).hexdigest()
+                body, signature = tiktok_order_webhook(shop, event_id, order_id)
                 for attempt in range(30):
                     try:
                         answer = http.post(f"{cluster.web_url}/hooks/tiktok-shop/", content=body,

@@ -20,8 +20,6 @@ Last line: deliveries=<n> orders=<n> ack_p50_s=<x> ack_p99_s=<x> total_s=<x> dup
 BENCH_BI=off runs it with the cockpit's triggers disabled, BENCH_BI=on with the cockpit refresh
 running during the burst (bench/cockpit.py runs both and compares).
 """
-import hashlib
-import hmac
 import json
 import os
 import random
@@ -36,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench._db import scratch_platform  # noqa: E402
+from bench._load import tiktok_order_webhook  # noqa: E402
 from bench.stock_sync import _free_port, _wait  # noqa: E402
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "8000"))
@@ -201,12 +200,7 @@ def run(sandbox_url: str, web_url: str, seller_id: int) -> None:
     events = [(f"N{i}", order_id) for i, order_id in enumerate(ids)]
     events += [rng.choice(events) for _ in range(duplicates)]
     rng.shuffle(events)
-    bodies = []
-    for event_id, order_id in events:
-        body = json.dumps({"type": 1, "tts_notification_id": event_id, "shop_id": meta["shop_id"], "timestamp": int(time.time()),
-                           "data": {"order_id": order_id, "order_status": "AWAITING_SHIPMENT"}}).encode()
-        signature = hmac.new(meta["app_secret"].encode(), meta["app_key"].encode() + body, hashlib.sha256).hexdigest()
-        bodies.append((body, signature))
+    bodies = [tiktok_order_webhook(meta, event_id, order_id) for event_id, order_id in events]
     host = f"burst.localhost:{web_url.rsplit(':', 1)[1]}"
     acks: list[float] = []
     failures: list[str] = []
