@@ -42,6 +42,41 @@ def _db_connections_tidy(sender=None, **kwargs) -> None:
             conn.close_if_unusable_or_obsolete()
 
 
+def _scheduled_job_of(task) -> str:
+    """The job name when this run was sent by beat (Celery marks beat's messages), else ''."""
+    from sellers.jobs import scheduled_jobs
+
+    request = task.request
+    headers = request.headers or {}
+    if not (headers.get("celery_beat_task") or request.get("celery_beat_task")) or getattr(request, "is_eager", False):
+        return ""
+    return task.name if task.name in scheduled_jobs() else ""
+
+
+def _job_outcome(task, *, ok: bool, error: str = "") -> None:
+    """Record a scheduled run's outcome for the schema it ran in (sellers.jobs); never fails the task."""
+    from django.db import connection
+
+    try:
+        job = _scheduled_job_of(task)
+        if job:
+            from sellers.jobs import job_outcome_record
+
+            job_outcome_record(job=job, schema_name=connection.schema_name, ok=ok, error=error)
+    except Exception:  # noqa: BLE001 — the database may be what failed the task; health will say the job is late
+        logging.getLogger("fanout.jobs").warning("could not record the outcome of %s", getattr(task, "name", "?"), exc_info=True)
+
+
+@signals.task_success.connect
+def _job_succeeded(sender=None, **kwargs) -> None:
+    _job_outcome(sender, ok=True)
+
+
+@signals.task_failure.connect
+def _job_failed(sender=None, exception=None, **kwargs) -> None:
+    _job_outcome(sender, ok=False, error=f"{type(exception).__name__}: {exception}")
+
+
 @signals.worker_init.connect
 def _warm_caches(**kwargs) -> None:
     """Load read-only data once in the parent worker process, so the forked children share it."""
@@ -122,6 +157,21 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=30, hour=6),  # daily, before the buyers' day starts (UTC)
     },
 }
+
+
+def _schedule_compress() -> None:
+    """FANOUT_BEAT_EVERY_S (soak tests and the soak bench only): every job runs every that many seconds,
+    so that all of them run many times in minutes through the real beat, scheduler and workers."""
+    from celery.schedules import schedule
+    from django.conf import settings
+
+    every = settings.FANOUT_BEAT_EVERY_S
+    if every > 0:
+        for entry in app.conf.beat_schedule.values():
+            entry["schedule"] = schedule(run_every=every)
+
+
+_schedule_compress()
 
 
 def resume_due(kind: str, pks: list[int]) -> list[int]:

@@ -1,17 +1,22 @@
-"""`/health/` on every host: is the database answering, is Redis answering, is a Celery worker alive?
+"""`/health/` on every host: is the database answering, is Redis answering, is a Celery worker alive,
+and has every scheduled job succeeded for every seller lately?
 
 Answered by a middleware ahead of the seller lookup, so a database outage gives a 503 with the
-reason instead of an error page. 200 when all three pass, 503 otherwise; the body is JSON:
+reason instead of an error page. 200 when all four pass, 503 otherwise; the body is JSON:
 
     {"status": "ok", "checks": {"database": {"ok": true, "ms": 0.4},
                                 "redis": {"ok": true, "ms": 0.2, "queued": 0},
                                 "worker": {"ok": true, "workers": 2, "last_beat_s": 3.1},
+                                "jobs": {"ok": true, "jobs": 17, "sellers": 3, "late": [], "late_count": 0, ...},
                                 "beat": {"ok": true, "last_beat_s": 4.0}}}
+
+`jobs` fails when a scheduled job has not succeeded for a seller within twice its period, or ran in
+the public schema instead of a seller's, and names the job and the seller (sellers.jobs).
 
 Workers write a heartbeat key (per queue) in Redis every FANOUT_WORKER_HEARTBEAT_S seconds (a thread in each
 worker's main process, started on worker_ready); a worker counts as alive while its key is younger
-than three periods. Beat writes one too; `beat` is informational (it does not fail the check):
-without beat nothing scheduled runs, but orders still flow.
+than three periods. Beat writes one too; `beat` itself is informational (orders still flow without
+it), but a beat that stopped shows in `jobs` once its jobs are late.
 """
 from __future__ import annotations
 
@@ -96,12 +101,25 @@ def _beat():
     return {"last_beat_s": round(time.time() - json.loads(raw)["ts"], 1)}
 
 
+def _jobs():
+    """Every scheduled job succeeded for every seller within twice its period, and none ran in the
+    public schema (sellers.jobs)."""
+    from sellers.jobs import JobsUnhealthy, jobs_check
+
+    try:
+        return jobs_check()
+    except JobsUnhealthy as exc:
+        return {"ok": False, "error": str(exc)[:2000], **exc.report}
+
+
 def health_report() -> tuple[bool, dict]:
     from django.db import connection
 
     if connection.schema_name != "public":
         connection.set_schema_to_public()
     checks = {"database": _timed(_database), "redis": _timed(_redis_check), "worker": _timed(_worker)}
+    if checks["database"]["ok"]:
+        checks["jobs"] = _timed(_jobs)  # an unhealthy report carries "ok": false over _timed's own
     ok = all(check["ok"] for check in checks.values())
     checks["beat"] = _timed(_beat)
     return ok, {"status": "ok" if ok else "fail", "checks": checks}

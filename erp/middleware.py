@@ -1,9 +1,13 @@
 import time
 
 from django.conf import settings
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.shortcuts import render
+from django.urls import reverse
 from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_public_schema_name
 
 
 class CachedTenantMiddleware(TenantMainMiddleware):
@@ -40,3 +44,14 @@ class SellerActiveMiddleware:
         if tenant is not None and connection.schema_name != "public" and not tenant.is_active:
             return render(request, "sellers/suspended.html", {"seller": tenant}, status=403)
         return self.get_response(request)
+
+
+class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
+    """Django's, sending people to the login page of the site they are on: the seller's sign-in on a
+    seller's site (LOGIN_URL), the platform admin's on the platform site (which has no seller sign-in;
+    Django's admin pages other than its login are not exempt, so an anonymous visit used to fail there)."""
+
+    def handle_no_permission(self, request, view_func):
+        if connection.schema_name == get_public_schema_name():
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        return super().handle_no_permission(request, view_func)

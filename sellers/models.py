@@ -42,3 +42,29 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class JobRun(models.Model):
+    """How one scheduled job (a beat entry) fares in one schema: when beat last sent it there, when it
+    last succeeded or failed, and why. Written by beat (sent) and by the worker (outcome); read by
+    /health/ and the platform admin's Scheduled jobs page (sellers.jobs). A per-seller job that ran in
+    the public schema is recorded under "public", which is always wrong."""
+
+    schema_name = models.CharField(_("schema"), max_length=63)
+    job = models.CharField(_("job"), max_length=100)
+    first_sent_at = models.DateTimeField(_("first sent"), null=True, blank=True)
+    last_sent_at = models.DateTimeField(_("last sent"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
+    last_failure_at = models.DateTimeField(_("last failure"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True, default="")
+    successes = models.PositiveBigIntegerField(_("successes"), default=0)
+    failures = models.PositiveBigIntegerField(_("failures"), default=0)
+
+    class Meta:
+        verbose_name = _("scheduled job")
+        verbose_name_plural = _("scheduled jobs")
+        ordering = ["schema_name", "job"]
+        constraints = [models.UniqueConstraint(fields=["schema_name", "job"], name="job_run_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.job} @ {self.schema_name}"

@@ -101,7 +101,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "erp.middleware.LoginRequiredMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "accounts.middleware.ModulePermissionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -233,7 +233,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_DEFAULT_QUEUE", default="fanout")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.db_scheduler:TenantAwareDatabaseScheduler"
+# Every job once per seller, in the seller's schema (erp.beat); the schedule itself is in erp.celery.
+CELERY_BEAT_SCHEDULER = "erp.beat:SellerScheduler"
+# No result backend, so no results to clean up (else beat adds celery.backend_cleanup, a public-schema job).
+CELERY_RESULT_EXPIRES = None
+# Seconds between beat's re-reads of the schedule (django-celery-beat's 5 minutes); tests shorten it.
+FANOUT_BEAT_RELOAD_S = env.float("FANOUT_BEAT_RELOAD_S", default=300.0)
+# Soak tests and bench/soak.py only: every scheduled job every this many seconds instead of its crontab.
+FANOUT_BEAT_EVERY_S = env.float("FANOUT_BEAT_EVERY_S", default=0.0)
 CELERY_TIMEZONE = "UTC"
 # A task looks its seller up again after this many seconds (tenant-schemas-celery caches it per process).
 CELERY_TASK_TENANT_CACHE_SECONDS = env.int("CELERY_TASK_TENANT_CACHE_SECONDS", default=10)
