@@ -242,3 +242,52 @@ class ShipmentLine(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0, quantity_returned__lte=F("quantity")), name="shipment_line_quantities")]
+
+
+class IntakeFailureReason(models.TextChoices):
+    NOT_FOUND = "not_found", _("The channel does not know the order")
+    UNREADABLE = "unreadable", _("The order could not be read")
+    CHANNEL_AUTH = "channel_auth", _("The shop's authorisation was refused")
+    CHANNEL_DOWN = "channel_down", _("The channel did not answer")
+    NO_ORDER_ID = "no_order_id", _("The notification names no order")
+    ERROR = "error", _("Unexpected error")
+
+
+class IntakeFailure(models.Model):
+    """An order the channel announced (webhook or poll) that did not become an order in Fanout. Shown to
+    Operations with the exceptions and counted with them until it arrives (any later intake of the same
+    order resolves it), a retry brings it in, or a person dismisses it with a reason."""
+
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    account = models.ForeignKey("connectors.ChannelAccount", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                verbose_name=_("shop"))
+    # The platform's order id; blank when the notification did not say which order.
+    external_id = models.CharField(_("order number"), max_length=64, blank=True)
+    source = models.CharField(_("arrived by"), max_length=10, choices=[("webhook", _("Webhook")), ("poll", _("Polling"))])
+    event = models.ForeignKey("connectors.WebhookEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The order as the channel gave it, when it came with the notification (polling): a retry reads it again.
+    payload = models.JSONField(null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=16, choices=IntakeFailureReason.choices)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+    first_failed_at = models.DateTimeField(_("first failed"), default=timezone.now)
+    last_failed_at = models.DateTimeField(_("last failed"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolution = models.CharField(_("resolution"), max_length=200, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("intake failure")
+        verbose_name_plural = _("intake failures")
+        ordering = ["first_failed_at", "pk"]
+        constraints = [
+            # One open failure per channel order; per inbox event when the order is not known.
+            models.UniqueConstraint(fields=["channel", "external_id"], condition=Q(resolved_at__isnull=True) & ~Q(external_id=""),
+                                    name="intake_failure_open_per_order"),
+            models.UniqueConstraint(fields=["event"], condition=Q(resolved_at__isnull=True) & Q(external_id=""),
+                                    name="intake_failure_open_per_event"),
+        ]
+        indexes = [models.Index(fields=["first_failed_at"], name="intake_failure_open", condition=Q(resolved_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.external_id or '?'}"

@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from erp import paging
-from orders.models import OPEN_STATUSES, Order, OrderStatus, Shipment, ShipmentStatus, SlaState
+from orders.models import OPEN_STATUSES, IntakeFailure, Order, OrderStatus, Shipment, ShipmentStatus, SlaState
 
 PAGE_SIZE = 50
 
@@ -44,11 +44,18 @@ def dashboard_counts() -> dict:
     open_orders = Order.objects.filter(status__in=OPEN_STATUSES)
     sla = dict(open_orders.values_list("sla_state").annotate(n=Count("pk")).order_by())
     by_status = dict(open_orders.values_list("status").annotate(n=Count("pk")).order_by())
+    missing = intake_failures_open().count()
     return {
         "at_risk": sla.get(SlaState.AT_RISK, 0), "overdue": sla.get(SlaState.OVERDUE, 0), "open": sum(by_status.values()),
-        "exceptions": Order.objects.exclude(exception_reason="").count(),
+        # Orders parked with a reason, and orders a channel announced that never arrived (intake failures).
+        "exceptions": Order.objects.exclude(exception_reason="").count() + missing, "missing": missing,
         "by_status": [(s, OrderStatus(s).label, by_status.get(s, 0)) for s in OPEN_STATUSES if by_status.get(s)],
     }
+
+
+def intake_failures_open():
+    """Orders a channel announced that did not arrive, oldest first (orders.IntakeFailure)."""
+    return IntakeFailure.objects.filter(resolved_at__isnull=True).select_related("account").order_by("first_failed_at", "pk")
 
 
 STAGES = (

@@ -6,6 +6,7 @@ app_name = "orders"
 urlpatterns = [
     path("", views.order_list, name="index"),
     path("exceptions/", views.exceptions, name="exceptions"),
+    path("exceptions/missing/<int:failure_id>/", views.intake_failure_action, name="intake_failure"),
     path("times/", views.processing_times, name="times"),
     path("export.csv", views.order_export, name="export"),
     path("new/", views.order_create, name="create"),

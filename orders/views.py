@@ -107,11 +107,36 @@ def exceptions(request):
         qs = qs.filter(exception_reason=reason)
     by_reason = dict(Order.objects.exclude(exception_reason="").values_list("exception_reason").annotate(n=Count("pk")).order_by())
     rows = list(qs.order_by("exception_at", "pk")[:200])
+    missing = list(selectors.intake_failures_open()[:200])
     return render(request, "orders/exceptions.html", {
-        "orders": rows, "reason": reason, "total": sum(by_reason.values()),
+        "orders": rows, "reason": reason, "total": sum(by_reason.values()), "missing": missing,
         "reasons": [(code, label, by_reason.get(code, 0)) for code, label in ExceptionReason.choices if by_reason.get(code)],
         "bulk_actions": BulkForm.base_fields["action"].choices,
     })
+
+
+@require_POST
+def intake_failure_action(request, failure_id: int):
+    """Retry or dismiss (with a reason) an order a channel announced that did not arrive."""
+    from orders.models import IntakeFailure
+    from orders.services.intake_failures import intake_failure_dismiss, intake_failure_retry
+
+    failure = get_object_or_404(IntakeFailure, pk=failure_id)
+    action = request.POST.get("action", "")
+    try:
+        if action == "retry":
+            outcome = intake_failure_retry(failure_id=failure.pk, actor=request.user)
+            messages.success(request, _("Order %(n)s arrived.") % {"n": failure.external_id} if outcome == "arrived" else
+                             _("Fetching order %(n)s from %(channel)s again; it leaves this list when it arrives.") % {
+                                 "n": failure.external_id or "?", "channel": failure.get_channel_display()})
+        elif action == "dismiss":
+            intake_failure_dismiss(failure_id=failure.pk, actor=request.user, reason=request.POST.get("reason", ""))
+            messages.success(request, _("Order %(n)s left out: %(reason)s") % {"n": failure.external_id or "?", "reason": request.POST.get("reason", "").strip()})
+        else:
+            raise OrderError(_("Unknown action."))
+    except OrderError as exc:
+        messages.error(request, str(exc))
+    return redirect("orders:exceptions")
 
 
 @require_GET

@@ -370,6 +370,11 @@ def world_build(seller, tag: str, *, id_floor: int) -> World:
                                             payload={"shop_id": shop_id, "data": {"order_id": f"{canary}-576"}},
                                             raw_body=json.dumps({"shop_id": shop_id, "note": canary}), status="failed", error=f"{canary} failed")
         world.webhook = {"tiktok": (shop_id, f"key{id_floor}", f"secret{id_floor}"), "shopify": (f"s{id_floor}.myshopify.com", f"cs{id_floor}")}
+        # Orders: an order the shop announced that did not arrive (shown with the exceptions).
+        from orders.models import IntakeFailure
+
+        missing = IntakeFailure.objects.create(channel="tiktok_shop", account=account, external_id=f"{canary}-577", source="webhook",
+                                               event=event, reason="not_found", detail=f"{canary} not returned by TikTok")
 
         # Team: an open invitation.
         invitation = invitation_create(email=f"hire.{canary}@{tag}.test", role=Role.ANALYST, invited_by=owner)
@@ -385,7 +390,7 @@ def world_build(seller, tag: str, *, id_floor: int) -> World:
             "request_id": supply.pk, "period_id": period.pk, "statement_id": mine.pk, "batch_id": batch.pk,
             "schedule_id": FeeSchedule.objects.order_by("-pk").first().pk, "plan_id": MarginPlan.objects.get(creator=main).pk,
             "user_id": world.users[Role.ANALYST].pk, "invitation_id": invitation.pk, "listing_id": listing.pk,
-            "item_id": item.pk if item else review.pk, "alert_id": alert.pk, "supplier_id": supplier.pk,
+            "item_id": item.pk if item else review.pk, "alert_id": alert.pk, "supplier_id": supplier.pk, "failure_id": missing.pk,
         }
         # The portal creator's own objects, and the peer's.
         world.ids["portal_order_id"] = history[main.pk].pk

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from connectors.clients import client_class
 from connectors.models import AccountStatus, ChannelAccount, Platform
+from orders.exceptions import ChannelOrderMissing
 from orders.models import Channel, Order
 from orders.services.intake import Intake, IntakeLine, _iso, intake_from_amazon, intake_from_tiktok, order_upsert
 
@@ -36,7 +37,7 @@ def tiktok_orders_sync(*, account: ChannelAccount, external_ids: list[str]) -> d
     for order_id in external_ids:
         data = found.get(order_id)
         if data is None:
-            failed[order_id] = ValueError(f"TikTok Shop does not know order {order_id}")
+            failed[order_id] = ChannelOrderMissing(_("TikTok Shop does not know order %(id)s (Get Order Detail returns nothing for it).") % {"id": order_id})
             continue
         try:
             with transaction.atomic():
@@ -101,30 +102,57 @@ def shopify_order_sync(*, account: ChannelAccount, external_id: str) -> Order:
     with client_class(account.platform)(account) as client:
         data = client.order_get(external_id)
     if not data:
-        raise ValueError(f"Shopify does not know order {external_id}")
+        raise ChannelOrderMissing(_("Shopify does not know order %(id)s.") % {"id": external_id})
     return order_upsert(intake_from_shopify(data, account=account))[0]
 
 
 def amazon_poll(*, overlap: timedelta = timedelta(minutes=2)) -> int:
     """Read orders updated since the last poll of each connected Amazon account (with a small
-    overlap; upserts make re-reading harmless). Returns the number of orders read."""
-    from connectors.services.redis_keys import redis_client, tenant_key
+    overlap; upserts make re-reading harmless). Returns the number of orders read.
 
-    read = 0
+    An order that cannot be taken in is recorded with the exceptions (orders.IntakeFailure, with the
+    order as Amazon gave it, so a retry reads it again) and the poll goes on: one bad order never
+    holds up the others. A shop whose authorisation is refused is marked for re-authorisation and the
+    other shops are still polled; a shop that does not answer fails the run after the others (retried)."""
+    from django.db import transaction
+
+    from connectors.clients import ChannelAuthError, ChannelTransientError
+    from connectors.services.redis_keys import redis_client, tenant_key
+    from orders.services.intake_failures import intake_failure_record
+
+    read, transient = 0, None
     for account in ChannelAccount.objects.filter(platform=Platform.AMAZON, status=AccountStatus.CONNECTED):
         key = tenant_key("amazon-orders-cursor", account.pk)
         since = redis_client().get(key) or (datetime.now(dt_timezone.utc) - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with client_class(account.platform)(account) as client:
-            token, newest = None, since
-            while True:
-                page = client.orders(last_updated_after=since, next_token=token)
-                for data in page.get("Orders") or []:
-                    order_upsert(intake_from_amazon(data, account=account))
-                    read += 1
-                token = page.get("NextToken")
-                newest = page.get("LastUpdatedBefore") or newest
-                if not token:
-                    break
+        try:
+            with client_class(account.platform)(account) as client:
+                token, newest = None, since
+                while True:
+                    page = client.orders(last_updated_after=since, next_token=token)
+                    for data in page.get("Orders") or []:
+                        try:
+                            with transaction.atomic():
+                                order_upsert(intake_from_amazon(data, account=account))
+                        except Exception as exc:  # noqa: BLE001 — recorded where Operations look; the poll goes on
+                            log.warning("Amazon order %s could not be taken in: %s", data.get("AmazonOrderId"), exc)
+                            intake_failure_record(channel=Channel.AMAZON, external_id=str(data.get("AmazonOrderId") or ""), source="poll",
+                                                  exc=exc, account_id=account.pk, payload=data)
+                        read += 1
+                    token = page.get("NextToken")
+                    newest = page.get("LastUpdatedBefore") or newest
+                    if not token:
+                        break
+        except ChannelAuthError as exc:
+            from connectors.services import account_mark_needs_reauth
+
+            account_mark_needs_reauth(account_id=account.pk, reason=f"Amazon: {exc}")
+            continue
+        except ChannelTransientError as exc:
+            log.warning("Amazon account %s did not answer: %s", account.pk, exc)
+            transient = transient or exc
+            continue
         cursor = (_iso(newest) or datetime.now(dt_timezone.utc)) - overlap
         redis_client().set(key, cursor.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    if transient is not None:
+        raise transient
     return read

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from inventory.models import SKU
+from orders.exceptions import IntakeRejected
 from orders.models import Channel, ExceptionReason, Order, OrderLine, OrderStatus, OrderType
 from orders.services.pipeline import note, order_cancel, order_deliver, park, pipeline_later, transition
 from orders.services.address import state_code
@@ -134,16 +135,24 @@ def lines_rematch(order: Order) -> str:
 
 @transaction.atomic
 def order_upsert(intake: Intake, *, actor=None) -> tuple[Order, bool]:
-    """Create or update one order from a channel. Returns (order, created)."""
+    """Create or update one order from a channel. Returns (order, created). The order's intake failures,
+    if an earlier attempt left one, are resolved: it has arrived."""
+    from orders.services.intake_failures import intake_failures_resolve
+
     order = Order.objects.select_for_update().filter(channel=intake.channel, external_id=intake.external_id).first()
     if order is None:
         try:
             with transaction.atomic():
-                return _create(intake, actor=actor), True
+                order, created = _create(intake, actor=actor), True
         except IntegrityError:  # a concurrent duplicate created it first
             order = Order.objects.select_for_update().get(channel=intake.channel, external_id=intake.external_id)
-    _update(order, intake, actor=actor)
-    return order, False
+            _update(order, intake, actor=actor)
+            created = False
+    else:
+        _update(order, intake, actor=actor)
+        created = False
+    intake_failures_resolve(channel=intake.channel, external_ids=[order.external_id])
+    return order, created
 
 
 def _create(intake: Intake, *, actor=None) -> Order:
@@ -250,12 +259,12 @@ def intake_from_tiktok(data: dict, *, account) -> Intake:
         from creators.models import Creator
 
         creator_id = Creator.objects.filter(handle__iexact=str(data["creator_username"]).lstrip("@")).values_list("pk", flat=True).first()
-    rate = data.get("commission_rate")
+    rate = _tiktok_rate(data.get("commission_rate"))
     return Intake(
         channel=Channel.TIKTOK_SHOP, external_id=str(data["id"]), account_id=account.pk, currency=(data.get("payment") or {}).get("currency", "USD"),
         placed_at=_unix(data.get("create_time")), paid_at=_unix(data.get("paid_time")), ship_by=_unix(data.get("shipping_due_time") or data.get("rts_sla_time")),
         lines=[IntakeLine(sku=str(li.get("sku_id", "")), quantity=li.get("quantity", 1), unit_price=li.get("sale_price", "0"),
-                          discount=li.get("seller_discount", 0), commission_rate=(Decimal(rate) / 100) if rate else None)
+                          discount=li.get("seller_discount", 0), commission_rate=rate)
                for li in data.get("line_items") or []],
         address={"ship_name": address.get("name", ""), "ship_phone": address.get("phone_number", ""),
                  "ship_line1": address.get("address_line1") or address.get("full_address", ""), "ship_line2": address.get("address_line2", ""),
@@ -264,10 +273,24 @@ def intake_from_tiktok(data: dict, *, account) -> Intake:
         # TikTok pays the creator only on affiliate orders it takes a commission on (a rate on the
         # order); a creator tagged without one has a direct deal with the seller, who pays them.
         order_type=OrderType.DROPSHIP if creator_id else OrderType.RETAIL, creator_id=creator_id,
-        platform_pays_commission=bool(creator_id and rate and Decimal(rate) > 0),
+        platform_pays_commission=bool(creator_id and rate),
         state=TIKTOK_STATE.get(data.get("status", ""), ""), external_status=data.get("status", ""), external_updated_at=_unix(data.get("update_time")),
         external_data={"package_id": str((data.get("packages") or [{}])[0].get("id", ""))} if data.get("packages") else {},
     )
+
+
+TIKTOK_RATE_UNIT = Decimal(10_000)  # TikTok's affiliate rates are in hundredths of a percent: 1500 = 15.00%
+
+
+def _tiktok_rate(value) -> Decimal | None:
+    """A TikTok commission rate (hundredths of a percent) as a fraction: 1500 -> 0.15; None for none or 0.
+    Anything that is not a whole number from 0 to 10000 (100%) is refused, naming the value."""
+    if value in (None, "", 0, "0"):
+        return None
+    number = _decimal(value)
+    if number is None or number != number.to_integral_value() or not 0 <= number <= TIKTOK_RATE_UNIT:
+        raise IntakeRejected(_("commission_rate %(value)s is not a TikTok rate (hundredths of a percent, 0 to 10000).") % {"value": str(value)[:40]})
+    return (number / TIKTOK_RATE_UNIT).quantize(Decimal("0.0001")) or None
 
 
 def intake_from_amazon(data: dict, *, account) -> Intake:

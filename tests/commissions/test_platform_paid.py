@@ -38,7 +38,7 @@ def shop(alpha, sandbox):
 
 
 def _delivered_affiliate_order(shop, n: int, actual: str, quantity: int = 1) -> Order:
-    order_id = _buy(shop, quantity, creator_username="mia.affiliate", commission_rate=10, affiliate_commission=actual)
+    order_id = _buy(shop, quantity, creator_username="mia.affiliate", commission_rate=1000, affiliate_commission=actual)
     _deliver(shop, f"AFF-{n}-a", 1, {"order_id": order_id})
     order = Order.objects.get(external_id=order_id)
     order_pipeline(order_id=order.pk)

@@ -248,7 +248,7 @@ def test_a_creator_tagged_order_is_tiktok_paid_only_when_tiktok_takes_a_commissi
     from tests.creators.factories import make_creator
 
     mia = make_creator("mia.direct")
-    affiliate = _buy(shop, creator_username="mia.direct", commission_rate=10, affiliate_commission="3.00")
+    affiliate = _buy(shop, creator_username="mia.direct", commission_rate=1000, affiliate_commission="3.00")
     direct = _buy(shop, creator_username="@Mia.Direct")
     _deliver(shop, "CR-1", 1, {"order_id": affiliate})
     _deliver(shop, "CR-2", 1, {"order_id": direct})
