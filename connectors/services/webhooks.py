@@ -209,6 +209,32 @@ def webhook_batch_handler(platform: str, *topics: str, size: int = 50):
     return register
 
 
+# (platform, topic) -> function(event, exception) told when an event of the topic failed (orders records
+# the order that did not arrive where Operations look). Called in a savepoint; its own failure is logged.
+FAILURE_LISTENERS: dict[tuple[str, str], object] = {}
+
+
+def webhook_failure_listener(platform: str, *topics: str):
+    def register(func):
+        for topic in topics:
+            FAILURE_LISTENERS[(platform, topic)] = func
+        return func
+    return register
+
+
+def _event_failed(event: WebhookEvent, exc: BaseException) -> None:
+    """Mark the event failed with its error, and tell the topic's listener."""
+    WebhookEvent.objects.filter(pk=event.pk).update(status=InboxStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
+    listener = FAILURE_LISTENERS.get((event.platform, event.topic))
+    if listener is None:
+        return
+    try:
+        with transaction.atomic():
+            listener(event, exc)
+    except Exception:  # the event stays failed in the inbox either way
+        log.exception("the failure of inbox event %s could not be recorded by its listener", event.pk)
+
+
 def webhook_process(*, event_id: int) -> str:
     """Run the handler for one inbox event. Safe to run twice: a processed event is skipped.
     A handler's exception marks the event failed (with the error) and propagates, so Celery
@@ -231,7 +257,7 @@ def webhook_process(*, event_id: int) -> str:
             handler(event)
             WebhookEvent.objects.filter(pk=event_id).update(status=InboxStatus.PROCESSED, processed_at=timezone.now(), error="")
     except Exception as exc:
-        WebhookEvent.objects.filter(pk=event_id).update(status=InboxStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
+        _event_failed(event, exc)
         raise
     return InboxStatus.PROCESSED
 
@@ -258,11 +284,12 @@ def _process_batch(event: WebhookEvent, handler, topics: tuple[str, ...], size: 
             WebhookEvent.objects.filter(pk__in=done).update(status=InboxStatus.PROCESSED, processed_at=now, error="")
             if siblings:
                 WebhookEvent.objects.filter(pk__in=siblings).update(attempts=F("attempts") + 1)
+            by_pk = {e.pk: e for e in events}
             for pk, exc in failed.items():
-                WebhookEvent.objects.filter(pk=pk).update(status=InboxStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
+                _event_failed(by_pk[pk], exc)
     except Exception as exc:
         # Nothing of the batch stayed: this event is retried by Celery; the others get their own turn again.
-        WebhookEvent.objects.filter(pk=event.pk).update(status=InboxStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
+        _event_failed(event, exc)
         for pk in siblings:
             transaction.on_commit(partial(tasks.webhook_process.apply_async, (pk,), countdown=2))
         raise
