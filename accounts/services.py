@@ -242,6 +242,25 @@ def invitation_accept(*, token: str, full_name: str, password: str, language: st
     return user
 
 
+def invitation_emails_resume(*, now=None) -> int:
+    """Queue again the emails of pending invitations created more than FANOUT_RESUME_AFTER_S ago that were
+    never sent (the task lost with a killed worker or a Redis restart, or the mail server down through
+    every retry). Sending claims the invitation, so nobody gets two."""
+    from django.conf import settings
+
+    from accounts.tasks import invitation_send_email
+    from erp.celery import resume_due
+
+    now = now or timezone.now()
+    before = now - timedelta(seconds=settings.FANOUT_RESUME_AFTER_S)
+    ids = list(Invitation.objects.filter(email_sent_at__isnull=True, accepted_at__isnull=True, revoked_at__isnull=True,
+                                         expires_at__gt=now, created_at__lt=before).values_list("pk", flat=True)[:500])
+    ids = resume_due("invitation-email", ids)
+    for pk in ids:
+        invitation_send_email.delay(pk)
+    return len(ids)
+
+
 def invitations_purge_expired(*, older_than_days: int = 30) -> int:
     """Delete invitations that expired unused more than `older_than_days` ago."""
     cutoff = timezone.now() - timedelta(days=older_than_days)

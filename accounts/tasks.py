@@ -15,3 +15,8 @@ def invitation_send_email(self, invitation_id: int) -> bool:
 @fanout_task(name="accounts.invitations_expire")
 def invitations_expire(self) -> int:
     return services.invitations_purge_expired()
+
+
+@fanout_task(name="accounts.invitation_emails_resume")
+def invitation_emails_resume(self) -> int:
+    return services.invitation_emails_resume()

@@ -203,10 +203,10 @@ def periods(request):
 
 @require_POST
 def period_close(request):
-    from commissions import tasks
+    from commissions.exceptions import SettlementError
     from commissions.models import SettlementPeriod
     from commissions.periods import SettlementCycle
-    from commissions.services.settlement import period_get
+    from commissions.services.settlement import period_close_request, period_get
 
     cycle = request.POST.get("cycle", "")
     day = parse_date(request.POST.get("day", "") or "")
@@ -217,10 +217,11 @@ def period_close(request):
     if period.status == SettlementPeriod.Status.CLOSED:
         messages.info(request, _("That period is already closed; its statements are below."))
         return redirect(f"{reverse('commissions:statements')}?period={period.pk}")
-    if timezone.now() < period.ends_at:
-        messages.error(request, _("The period %(first)s – %(last)s has not ended yet.") % {"first": period.first_day, "last": period.last_day})
+    try:
+        period_close_request(cycle=cycle, day=day, user=request.user)
+    except SettlementError as exc:
+        messages.error(request, str(exc))
         return redirect("commissions:periods")
-    tasks.period_close.delay(cycle, day.isoformat(), request.user.pk)
     messages.success(request, _("Closing the period; the progress is shown below."))
     return redirect("commissions:period", period_id=period.pk)
 

@@ -44,6 +44,8 @@ class ChannelAccount(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=AccountStatus.choices, default=AccountStatus.CONNECTED)
     status_detail = models.CharField(_("status detail"), max_length=500, blank=True)
     last_tested_at = models.DateTimeField(_("last tested"), null=True, blank=True)
+    # When the owners were told the shop needs re-authorisation (a lost alert is sent again by a sweep).
+    owners_alerted_at = models.DateTimeField(null=True, blank=True)
     connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

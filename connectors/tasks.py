@@ -43,3 +43,10 @@ def account_alert_owners(self, account_id: int) -> int:
     from connectors.services.accounts import account_alert_owners_send
 
     return account_alert_owners_send(account_id=account_id, site_url=seller_site_url(schema_name=connection.schema_name))
+
+
+@fanout_task(name="connectors.alerts_resume")
+def alerts_resume(self) -> int:
+    from connectors.services.accounts import account_alerts_resume
+
+    return account_alerts_resume()

@@ -58,6 +58,23 @@ class SellerScheduler(TenantAwareDatabaseScheduler):
         dcb_schedulers.SCHEDULE_SYNC_MAX_INTERVAL = getattr(settings, "FANOUT_BEAT_RELOAD_S", 300)
         super().__init__(*args, **kwargs)
 
+    def setup_schedule(self):
+        self._stale_entries_delete()
+        super().setup_schedule()
+
+    def _stale_entries_delete(self) -> None:
+        """Entries stored by an earlier release whose job is no longer in the code's schedule (renamed or
+        removed) would otherwise go on being sent: django-celery-beat keeps every row it ever stored."""
+        from django_celery_beat.models import PeriodicTask
+
+        wanted = set(self._tenant_aware_beat_schedule_to_dict(self.app.conf.beat_schedule))
+        with schema_context(get_public_schema_name()):
+            stale = list(PeriodicTask.objects.exclude(name__in=wanted).values_list("name", flat=True))
+            if stale:
+                PeriodicTask.objects.filter(name__in=stale).delete()
+                PeriodicTasks.update_changed()
+                log.warning("removed %s scheduled entries no longer in the schedule: %s", len(stale), ", ".join(sorted(stale)[:20]))
+
     def all_as_schedule(self):
         schedule = super().all_as_schedule()
         log.info("schedule read from the database: %s entries", len(schedule))  # the first read and every reload

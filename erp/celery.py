@@ -124,6 +124,14 @@ app.conf.beat_schedule = {
         "task": "commissions.closes_resume",
         "schedule": crontab(minute="*/2"),
     },
+    "accounts.invitation_emails_resume": {
+        "task": "accounts.invitation_emails_resume",
+        "schedule": crontab(minute="*/10"),  # invitation emails a lost task or a mail outage left unsent
+    },
+    "connectors.alerts_resume": {
+        "task": "connectors.alerts_resume",
+        "schedule": crontab(minute="*/10"),  # owners' re-authorisation alerts a lost task left unsent
+    },
     "orders.demo_traffic": {
         "task": "orders.demo_traffic",
         "schedule": crontab(minute="*/3"),  # only with FANOUT_DEMO_TRAFFIC (make run): a demo order now and then

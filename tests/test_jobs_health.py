@@ -88,6 +88,8 @@ def test_a_job_run_in_the_public_schema_is_reported(job_records):
 def test_a_seller_beat_never_sends_to_is_late(job_records):
     with schema_context("public"):
         alpha = Seller.objects.get(subdomain="alpha")
+        Seller.objects.filter(pk=alpha.pk, created_at__gt=timezone.now() - timedelta(hours=1)).update(
+            created_at=timezone.now() - timedelta(hours=1))  # a seller of some standing, not one created a moment ago
         others = list(Seller.objects.exclude(schema_name__in=["public", alpha.schema_name]).values_list("schema_name", flat=True))
         # Beat has sent every job to the other sellers for ten minutes, never to alpha (created long before).
         _all_jobs_fresh(others, at=timezone.now())
@@ -129,3 +131,20 @@ def test_anonymous_visits_to_every_platform_admin_page_go_to_the_admin_login(db)
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist", urlconf="erp.urls_public")
         response = anonymous.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/admin/login/?next="), (url, response.status_code)
+
+
+def test_beat_forgets_entries_no_longer_in_the_schedule(committed):
+    """A job renamed or removed in a release is not sent any more (django-celery-beat keeps every row it stored)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from erp.beat import SellerScheduler
+    from erp.celery import app
+
+    with schema_context("public"):
+        every = IntervalSchedule.objects.create(every=60, period=IntervalSchedule.SECONDS)
+        PeriodicTask.objects.create(name="orders.retired@__all_tenants_only__", task="orders.retired", interval=every,
+                                    headers='{"_all_tenants_only": true}')
+        scheduler = SellerScheduler(app=app, lazy=False)
+        assert "orders.retired@__all_tenants_only__" not in scheduler.schedule
+        assert not PeriodicTask.objects.filter(task="orders.retired").exists()
+        assert {e.task for e in scheduler.schedule.values()} == set(scheduled_jobs())

@@ -15,6 +15,7 @@ created that statement."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -155,6 +156,25 @@ def period_close(*, cycle: str, day: date, user=None, now=None) -> SettlementPer
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [lock_key])
+    period.refresh_from_db()
+    return period
+
+
+def period_close_request(*, cycle: str, day: date, user=None) -> SettlementPeriod:
+    """A person asked to close the period: it shows as closing at once and the close runs in the
+    background. Marked before the task is queued, so that a task lost on the way (a killed worker, Redis
+    restarted without its queue) is found and started again by closes_resume."""
+    from commissions import tasks
+
+    period = period_get(cycle, day)
+    if period.status == SettlementPeriod.Status.CLOSED:
+        return period
+    if timezone.now() < period.ends_at:
+        raise SettlementError(_("The period %(first)s – %(last)s has not ended yet.") % {"first": period.first_day, "last": period.last_day})
+    with transaction.atomic():
+        SettlementPeriod.objects.filter(pk=period.pk, status=SettlementPeriod.Status.OPEN).update(
+            status=SettlementPeriod.Status.CLOSING, close_started_at=timezone.now(), chunks_total=0, chunks_done=0)
+        transaction.on_commit(partial(tasks.period_close.delay, cycle, day.isoformat(), getattr(user, "pk", None)))
     period.refresh_from_db()
     return period
 

@@ -150,7 +150,7 @@ def account_mark_needs_reauth(*, account_id: int, reason: str) -> bool:
 
     with transaction.atomic():
         changed = ChannelAccount.objects.filter(pk=account_id, status=AccountStatus.CONNECTED).update(
-            status=AccountStatus.NEEDS_REAUTH, status_detail=reason[:500], updated_at=timezone.now()
+            status=AccountStatus.NEEDS_REAUTH, status_detail=reason[:500], updated_at=timezone.now(), owners_alerted_at=None
         )
         if changed:
             account = ChannelAccount.objects.get(pk=account_id)
@@ -162,11 +162,17 @@ def account_mark_needs_reauth(*, account_id: int, reason: str) -> bool:
 
 
 def account_alert_owners_send(*, account_id: int, site_url: str) -> int:
+    """Email the owners that the shop needs re-authorising, once per time it is marked (claimed with a
+    conditional update, so a redelivered task sends nothing; un-claimed if sending fails)."""
     from django.core.mail import send_mail
 
     from accounts.models import User
     from accounts.modules import Role
 
+    claimed = ChannelAccount.objects.filter(pk=account_id, status=AccountStatus.NEEDS_REAUTH, owners_alerted_at__isnull=True).update(
+        owners_alerted_at=timezone.now())
+    if not claimed:
+        return 0
     account = ChannelAccount.objects.get(pk=account_id)
     owners = list(User.objects.filter(role=Role.OWNER, is_active=True).values_list("email", flat=True))
     if not owners:
@@ -175,8 +181,31 @@ def account_alert_owners_send(*, account_id: int, site_url: str) -> int:
     body = _("Fanout can no longer reach %(shop)s: %(reason)s\n\nStock is not being synced to it until you reconnect it at %(url)s") % {
         "shop": account, "reason": account.status_detail, "url": f"{site_url}/channels/{account.pk}/",
     }
-    send_mail(subject, body, None, owners)
+    try:
+        send_mail(subject, body, None, owners)
+    except Exception:
+        ChannelAccount.objects.filter(pk=account_id).update(owners_alerted_at=None)
+        raise
     return len(owners)
+
+
+def account_alerts_resume(*, now=None) -> int:
+    """Queue again the owners' alerts of shops marked for re-authorisation more than FANOUT_RESUME_AFTER_S
+    ago whose alert never went out (its task lost, or the mail server down through every retry)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from connectors import tasks
+    from erp.celery import resume_due
+
+    before = (now or timezone.now()) - timedelta(seconds=settings.FANOUT_RESUME_AFTER_S)
+    ids = list(ChannelAccount.objects.filter(status=AccountStatus.NEEDS_REAUTH, owners_alerted_at__isnull=True, updated_at__lt=before)
+               .values_list("pk", flat=True)[:200])
+    ids = resume_due("account-alert", ids)
+    for pk in ids:
+        tasks.account_alert_owners.delay(pk)
+    return len(ids)
 
 
 # ---------------------------------------------------------------------------- listings

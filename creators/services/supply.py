@@ -185,6 +185,27 @@ def supply_request_cancel(*, request_id: int) -> SupplyRequest:
     return request
 
 
+def supply_queue_resume(*, before, limit: int = 1000) -> list[int]:
+    """Queue a drain for SKUs with requests waiting since before `before` and free stock now: the drain
+    the stock's arrival queued was lost (a killed worker, Redis restarted without its queue). Draining is
+    safe to run any number of times; a request that must still wait stays waiting. Run by the orders'
+    resume sweep."""
+    from django.db.models import F, Sum
+
+    from creators.tasks import supply_queue_drain_task
+    from erp.celery import resume_due
+    from inventory.models import Stock
+
+    waiting = (SupplyRequestLine.objects.filter(request__status=SupplyStatus.WAITING, request__created_at__lt=before)
+               .values_list("sku_id", flat=True).distinct()[:limit])
+    skus = sorted(Stock.objects.filter(sku_id__in=list(waiting), warehouse__is_active=True).values("sku_id")
+                  .annotate(free=Sum(F("on_hand") - F("reserved"))).filter(free__gt=0).values_list("sku_id", flat=True))
+    skus = resume_due("supply", skus)
+    if skus:
+        supply_queue_drain_task.delay(sku_ids=skus)
+    return skus
+
+
 def supply_drain_if_waiting(*, sku_ids) -> None:
     """After stock changed: queue a drain when somebody waits for one of these SKUs."""
     from creators.tasks import supply_queue_drain_task

@@ -341,11 +341,16 @@ _STEPS = {
 
 def work_resume(*, now=None, limit: int = 1000) -> dict[str, int]:
     """Queue again the automatic work a lost task left undone (a worker killed with the task in
-    hand: Redis gives its message back only after the visibility timeout, an hour). Every step
-    is safe to run twice, so an order whose task is merely slow is at worst looked at twice.
-    Run by beat every two minutes; an item counts as stuck after FANOUT_RESUME_AFTER_S."""
+    hand: Redis gives its message back only after the visibility timeout, an hour; or Redis restarted
+    without persistence and took its queue with it). Every step is safe to run twice, so an order whose
+    task is merely slow is at worst looked at twice. Run by beat every two minutes; an item counts as
+    stuck after FANOUT_RESUME_AFTER_S.
+
+    Also what arriving stock should have set off: backordered orders it can now fill, and the supply
+    queue of SKUs that have stock again (their tasks are queued by the stock change, not by a row)."""
     from django.conf import settings
 
+    from creators.services.supply import supply_queue_resume
     from erp.celery import resume_due
     from orders import tasks
     from warehouses.models import Fulfilment
@@ -359,6 +364,7 @@ def work_resume(*, now=None, limit: int = 1000) -> dict[str, int]:
     handovers = list(Shipment.objects.filter(status=ShipmentStatus.OPEN, warehouse__fulfilment=Fulfilment.THREEPL, handed_over_at__isnull=True,
                                              push_error="", created_at__lt=before, order__exception_reason="")
                      .order_by("pk").values_list("pk", flat=True)[:limit])
+    backordered = resume_due("backorders", _backordered_skus_with_stock(before=before, limit=limit))
     orders, pushes, handovers = resume_due("order", orders), resume_due("push", pushes), resume_due("handover", handovers)
     for pk in orders:
         tasks.order_pipeline.delay(pk)
@@ -366,9 +372,27 @@ def work_resume(*, now=None, limit: int = 1000) -> dict[str, int]:
         tasks.tracking_push.delay(pk)
     for pk in handovers:
         tasks.threepl_send.delay(pk)
-    if orders or pushes or handovers:
-        log.warning("resumed stuck work: %s order(s), %s tracking push(es), %s 3PL hand-over(s)", len(orders), len(pushes), len(handovers))
-    return {"orders": len(orders), "tracking_pushes": len(pushes), "handovers": len(handovers)}
+    if backordered:
+        tasks.backorders_retry.delay(backordered)
+    supply = supply_queue_resume(before=before, limit=limit)
+    if orders or pushes or handovers or backordered or supply:
+        log.warning("resumed stuck work: %s order(s), %s tracking push(es), %s 3PL hand-over(s), %s backordered SKU(s), %s supply SKU(s)",
+                    len(orders), len(pushes), len(handovers), len(backordered), len(supply))
+    return {"orders": len(orders), "tracking_pushes": len(pushes), "handovers": len(handovers), "backordered_skus": len(backordered),
+            "supply_skus": len(supply)}
+
+
+def _backordered_skus_with_stock(*, before, limit: int) -> list[int]:
+    """SKUs of orders backordered (stock short) since before `before` that have free stock now: the retry
+    their stock's arrival queued was lost, or is overdue."""
+    from django.db.models import F, Sum
+
+    from inventory.models import Stock
+
+    wanted = (OrderLine.objects.filter(order__status=OrderStatus.BACKORDERED, order__exception_reason=ExceptionReason.STOCK_SHORT,
+                                       order__status_changed_at__lt=before).values_list("sku_id", flat=True).distinct()[:limit])
+    return sorted(Stock.objects.filter(sku_id__in=list(wanted), warehouse__is_active=True).values("sku_id")
+                  .annotate(free=Sum(F("on_hand") - F("reserved"))).filter(free__gt=0).values_list("sku_id", flat=True))
 
 
 # ---------------------------------------------------------------------------- people's actions
