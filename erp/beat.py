@@ -49,6 +49,14 @@ def entry_headers_for_sellers(headers: dict) -> dict:
     return headers
 
 
+def _schedule_compress(app, every: float) -> None:
+    """FANOUT_BEAT_EVERY_S (soak tests and the soak bench only): every job every that many seconds instead of
+    its crontab, so that all of them run many times in minutes through the real beat, scheduler and workers."""
+    from celery.schedules import schedule
+
+    app.conf.beat_schedule = {name: {**entry, "schedule": schedule(run_every=every)} for name, entry in app.conf.beat_schedule.items()}
+
+
 class SellerScheduler(TenantAwareDatabaseScheduler):
     Changes = PublicPeriodicTasks
 
@@ -56,6 +64,9 @@ class SellerScheduler(TenantAwareDatabaseScheduler):
         # django-celery-beat reads this module constant on every tick: how often the schedule is re-read
         # even when nothing changed. Tests and the soak bench shorten it to go through many reloads.
         dcb_schedulers.SCHEDULE_SYNC_MAX_INTERVAL = getattr(settings, "FANOUT_BEAT_RELOAD_S", 300)
+        app = kwargs.get("app")
+        if app is not None and getattr(settings, "FANOUT_BEAT_EVERY_S", 0) > 0:
+            _schedule_compress(app, settings.FANOUT_BEAT_EVERY_S)
         super().__init__(*args, **kwargs)
 
     def setup_schedule(self):

@@ -167,19 +167,6 @@ app.conf.beat_schedule = {
 }
 
 
-def _schedule_compress() -> None:
-    """FANOUT_BEAT_EVERY_S (soak tests and the soak bench only): every job runs every that many seconds,
-    so that all of them run many times in minutes through the real beat, scheduler and workers."""
-    from celery.schedules import schedule
-    from django.conf import settings
-
-    every = settings.FANOUT_BEAT_EVERY_S
-    if every > 0:
-        for entry in app.conf.beat_schedule.values():
-            entry["schedule"] = schedule(run_every=every)
-
-
-_schedule_compress()
 
 
 def resume_due(kind: str, pks: list[int]) -> list[int]:

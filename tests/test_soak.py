@@ -49,7 +49,7 @@ def test_beat_runs_every_job_in_every_sellers_schema_through_schedule_reloads(co
 
 
 @pytest.fixture(autouse=True)
-def _no_job_records_left():
+def _no_job_records_left(committed):
     """The job records of this run would make /health/ red for later tests (their jobs stop running)."""
     yield
     with schema_context("public"):
