@@ -647,7 +647,7 @@ def _webhook_request(route: Route, signer: World | None) -> dict:
         return {"data": b"", "content_type": "application/json"}
     if route.name == "webhook_tiktok":
         shop_id, key, secret = signer.webhook["tiktok"]
-        body = json.dumps({"type": 1, "tts_notification_id": f"sweep-{time.monotonic_ns()}", "shop_id": shop_id, "timestamp": 1795500000,
+        body = json.dumps({"type": 1, "tts_notification_id": f"sweep-{time.monotonic_ns()}", "shop_id": shop_id, "timestamp": int(time.time()),
                            "data": {"order_id": "576", "order_status": "AWAITING_SHIPMENT"}}).encode()
         signature = hmac.new(secret.encode(), key.encode() + body, hashlib.sha256).hexdigest()
         return {"data": body, "content_type": "application/json", "HTTP_AUTHORIZATION": signature}
