@@ -226,8 +226,8 @@ def _receive_shopify(raw_body: bytes | None, headers) -> tuple[WebhookEvent, boo
     max_age = settings.FANOUT_WEBHOOK_SHOPIFY_MAX_AGE_S
     triggered_at = guard.webhook_instant(headers.get("X-Shopify-Triggered-At", ""))
     signed_at = None if topic in SHOPIFY_BODY_TIME_NOT_THE_EVENT else guard.webhook_instant(payload.get("updated_at"))
-    for instant, template in ((signed_at, gettext_noop("the body's updated_at is more than %(hours)s hours from now: a replayed or stale delivery")),
-                              (triggered_at, gettext_noop("X-Shopify-Triggered-At is more than %(hours)s hours from now: a replayed or stale delivery"))):
+    for instant, template in ((triggered_at, gettext_noop("X-Shopify-Triggered-At is more than %(hours)s hours from now: a replayed or stale delivery")),
+                              (signed_at, gettext_noop("the body's updated_at is more than %(hours)s hours from now: a replayed or stale delivery"))):
         if instant is not None and guard.webhook_too_old(instant, max_age_s=max_age):
             raise _Refusal(400, template, shop=domain, hours=max_age // 3600)
     return _store(account=account, event_id=event_id, topic=topic, payload=payload, raw_body=raw_body, occurred_at=triggered_at or signed_at)
