@@ -67,7 +67,7 @@ def webhook_shopify(request):
 # ---------------------------------------------------------------------------- staff pages
 @require_GET
 def index(request):
-    from connectors.services.webhooks import webhook_rejections_recent
+    from connectors.services.webhook_guard import webhook_rejections_recent
 
     try:
         rejections = webhook_rejections_recent()[:10]

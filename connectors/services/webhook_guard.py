@@ -16,8 +16,10 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
+from connectors.exceptions import WebhookRejected
+from connectors.models import Platform
 from connectors.services.redis_keys import redis_client, tenant_key
 
 log = logging.getLogger("fanout.connectors.webhooks")
@@ -109,6 +111,61 @@ def webhook_too_old(instant: datetime, *, max_age_s: int) -> bool:
     return abs(time.time() - instant.timestamp()) > max_age_s
 
 
+# ---------------------------------------------------------------------------- refusals
+REJECTIONS_KEPT = 50
+
+
+class Refusal(Exception):
+    """Raised inside the intake; `refusal_guarded` turns it into the WebhookRejected the view answers."""
+
+    def __init__(self, status: int, template: str, *, shop: str = "", **params):
+        super().__init__(template)
+        self.status, self.template, self.shop, self.params = status, template, shop.replace("\x00", "")[:120], params
+
+
+def _remember(platform: str, status: int, template: str, shop: str, params: dict) -> str:
+    """One bounded log line and one entry in the recent refusals; the English reason."""
+    reason = template % {"shop": shop, **params}
+    log.warning("webhook rejected: %s %s (shop %s): %s", platform, status, shop or "?", reason)
+    entry = json.dumps({"at": time.time(), "platform": platform, "status": status, "template": template, "shop": shop, "params": params})
+    try:
+        client = redis_client()
+        key = tenant_key("webhook-rejections")
+        client.lpush(key, entry)
+        client.ltrim(key, 0, REJECTIONS_KEPT - 1)
+    except Exception as exc:  # noqa: BLE001 — the log line above is enough if Redis is down; never turn a 401 into a 500
+        log.warning("could not record the webhook rejection: %s", str(exc)[:200])
+    return reason
+
+
+def refusal_guarded(platform: str, client_ip: str, receive) -> tuple:
+    """Run one intake; a refusal is counted against the sending address. Past the limit of the
+    minute the address is answered 429 (the platform retries later), logged once, not per delivery."""
+    try:
+        return receive()
+    except Refusal as refusal:
+        refused, retry_after = webhook_refusal_count(client_ip=client_ip)
+        limit = refusals_limit()
+        if refused <= limit:
+            raise WebhookRejected(refusal.status, _remember(platform, refusal.status, refusal.template, refusal.shop, refusal.params)) from None
+        if refused == limit + 1:
+            _remember(platform, 429, gettext_noop("more than %(limit)s refused deliveries this minute from %(address)s: "
+                                                  "further refusals are answered 429 and not recorded"),
+                      refusal.shop, {"limit": limit, "address": client_ip[:64]})
+        raise WebhookRejected(429, "too many refused deliveries from this address; retry later", retry_after=retry_after) from None
+
+
+def webhook_rejections_recent() -> list[dict]:
+    rows = [json.loads(r) for r in redis_client().lrange(tenant_key("webhook-rejections"), 0, REJECTIONS_KEPT - 1)]
+    labels = dict(Platform.choices)
+    for row in rows:
+        row["at"] = datetime.fromtimestamp(row["at"], tz=UTC)
+        row["platform_label"] = labels.get(row.get("platform"), row.get("platform"))
+        if row.get("template"):
+            row["reason"] = gettext(row["template"]) % {"shop": row.get("shop", ""), **row.get("params", {})}
+    return rows
+
+
 # ---------------------------------------------------------------------------- throttling
 def _client_key(client_ip: str) -> str:
     """An IPv6 client is counted by its /64 (one machine holds a whole /64)."""
@@ -155,3 +212,15 @@ def refusals_limit() -> int:
 
 def shop_limit() -> int:
     return settings.FANOUT_WEBHOOK_SHOP_PER_MINUTE
+
+
+def webhook_shop_admit(*, account) -> None:
+    """The generous per-shop ceiling for a verified delivery: past it the platform is told to retry
+    later (429, which it does), logged once a minute. Raises WebhookRejected."""
+    delivered, retry_after = webhook_shop_count(platform=account.platform, shop_id=account.shop_id)
+    limit = shop_limit()
+    if delivered > limit:
+        if delivered == limit + 1:
+            _remember(account.platform, 429, gettext_noop("more than %(limit)s deliveries this minute for %(shop)s: the rest are "
+                                                          "answered 429 and retried by the platform"), account.shop_id[:120], {"limit": limit})
+        raise WebhookRejected(429, "too many deliveries for this shop this minute; retry later", retry_after=retry_after)

@@ -2,99 +2,32 @@
 (depth-limited), check it is fresh, store the event once in the inbox (unique platform event id),
 answer fast, and process it later in Celery.
 
-Refused deliveries store nothing in the inbox; their reason goes to the log and to a short list
-of recent refusals (Redis, per seller) shown on the channels page, until one address has been
-refused too often this minute: then it is answered 429 without either (webhook_guard)."""
+Refused deliveries store nothing in the inbox (webhook_guard keeps their reasons and counts them)."""
 import hmac
-import json
 import logging
-import time
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
 
 from connectors.clients.shopify import shopify_webhook_signature
 from connectors.clients.tiktok import tiktok_webhook_signature
-from connectors.exceptions import WebhookNotConfirmed, WebhookRejected
+from connectors.exceptions import WebhookNotConfirmed
 from connectors.models import AccountStatus, ChannelAccount, InboxStatus, Platform, WebhookEvent
 from connectors.services import webhook_guard as guard
-from connectors.services.redis_keys import redis_client, tenant_key
+from connectors.services.webhook_guard import Refusal
 
 log = logging.getLogger("fanout.connectors.webhooks")
 
-REJECTIONS_KEPT = 50
 TOO_LARGE = gettext_noop("the body is larger than Fanout accepts (2.5 MB)")
-
-
-class _Refusal(Exception):
-    """Raised inside the intake; `_guarded` turns it into the WebhookRejected the view answers."""
-
-    def __init__(self, status: int, template: str, *, shop: str = "", **params):
-        super().__init__(template)
-        self.status, self.template, self.shop, self.params = status, template, shop.replace("\x00", "")[:120], params
-
-
-def _remember(platform: str, status: int, template: str, shop: str, params: dict) -> str:
-    """One bounded log line and one entry in the recent refusals; the English reason."""
-    reason = template % {"shop": shop, **params}
-    log.warning("webhook rejected: %s %s (shop %s): %s", platform, status, shop or "?", reason)
-    entry = json.dumps({"at": time.time(), "platform": platform, "status": status, "template": template, "shop": shop, "params": params})
-    try:
-        client = redis_client()
-        key = tenant_key("webhook-rejections")
-        client.lpush(key, entry)
-        client.ltrim(key, 0, REJECTIONS_KEPT - 1)
-    except Exception as exc:  # noqa: BLE001 — the log line above is enough if Redis is down; never turn a 401 into a 500
-        log.warning("could not record the webhook rejection: %s", str(exc)[:200])
-    return reason
-
-
-def _guarded(platform: str, client_ip: str, receive) -> tuple[WebhookEvent, bool]:
-    """Run one intake; a refusal is counted against the sending address. Past the limit of the
-    minute the address is answered 429 (the platform retries later), logged once, not per delivery."""
-    try:
-        return receive()
-    except _Refusal as refusal:
-        refused, retry_after = guard.webhook_refusal_count(client_ip=client_ip)
-        limit = guard.refusals_limit()
-        if refused <= limit:
-            raise WebhookRejected(refusal.status, _remember(platform, refusal.status, refusal.template, refusal.shop, refusal.params)) from None
-        if refused == limit + 1:
-            _remember(platform, 429, gettext_noop("more than %(limit)s refused deliveries this minute from %(address)s: "
-                                                  "further refusals are answered 429 and not recorded"),
-                      refusal.shop, {"limit": limit, "address": client_ip[:64]})
-        raise WebhookRejected(429, "too many refused deliveries from this address; retry later", retry_after=retry_after) from None
-
-
-def webhook_rejections_recent() -> list[dict]:
-    rows = [json.loads(r) for r in redis_client().lrange(tenant_key("webhook-rejections"), 0, REJECTIONS_KEPT - 1)]
-    labels = dict(Platform.choices)
-    for row in rows:
-        row["at"] = datetime.fromtimestamp(row["at"], tz=dt_timezone.utc)
-        row["platform_label"] = labels.get(row.get("platform"), row.get("platform"))
-        if row.get("template"):
-            row["reason"] = gettext(row["template"]) % {"shop": row.get("shop", ""), **row.get("params", {})}
-    return rows
 
 
 def _accounts(platform: str):
     return ChannelAccount.objects.filter(platform=platform).exclude(status=AccountStatus.DISCONNECTED)
-
-
-def _admit(account: ChannelAccount) -> None:
-    """The generous per-shop ceiling: past it the platform is told to retry later (429), logged once a minute."""
-    delivered, retry_after = guard.webhook_shop_count(platform=account.platform, shop_id=account.shop_id)
-    limit = guard.shop_limit()
-    if delivered > limit:
-        if delivered == limit + 1:
-            _remember(account.platform, 429, gettext_noop("more than %(limit)s deliveries this minute for %(shop)s: the rest are "
-                                                          "answered 429 and retried by the platform"), account.shop_id[:120], {"limit": limit})
-        raise WebhookRejected(429, "too many deliveries for this shop this minute; retry later", retry_after=retry_after)
 
 
 def _store(*, account: ChannelAccount, event_id: str, topic: str, payload: dict, raw_body: bytes, occurred_at=None) -> tuple[WebhookEvent, bool]:
@@ -102,7 +35,7 @@ def _store(*, account: ChannelAccount, event_id: str, topic: str, payload: dict,
     deliveries is answered without a transaction, savepoint or second look-up per delivery."""
     from connectors import tasks
 
-    _admit(account)
+    guard.webhook_shop_admit(account=account)
     event = WebhookEvent(account=account, platform=account.platform, event_id=event_id, topic=topic, payload=payload,
                          raw_body=raw_body.decode("utf-8", "replace"), occurred_at=occurred_at, received_at=timezone.now(),
                          status=InboxStatus.PENDING, attempts=0, error="")
@@ -128,25 +61,25 @@ def _parsed(raw_body: bytes, *, shop: str = "") -> dict:
     try:
         return guard.webhook_body_parse(raw_body)
     except guard.BodyRefused as exc:
-        raise _Refusal(400, exc.template, shop=shop) from None
+        raise Refusal(400, exc.template, shop=shop) from None
 
 
 def webhook_receive_tiktok(*, raw_body: bytes | None, authorization: str, client_ip: str = "") -> tuple[WebhookEvent, bool]:
     """Body {type, tts_notification_id, shop_id, timestamp, data}; header Authorization =
     hex HMAC-SHA256(app_secret, app_key + raw body). Returns (event, created). `raw_body` None
     means the body was too large to read. Raises WebhookRejected."""
-    return _guarded(Platform.TIKTOK_SHOP, client_ip, partial(_receive_tiktok, raw_body, authorization))
+    return guard.refusal_guarded(Platform.TIKTOK_SHOP, client_ip, partial(_receive_tiktok, raw_body, authorization))
 
 
 def _receive_tiktok(raw_body: bytes | None, authorization: str) -> tuple[WebhookEvent, bool]:
     platform = Platform.TIKTOK_SHOP
     if raw_body is None:
-        raise _Refusal(413, TOO_LARGE)
+        raise Refusal(413, TOO_LARGE)
     # The shop is named inside the body, which nobody may read before it is verified: try the
     # secrets of this seller's TikTok shops (a few; shops of one app share one) on the raw bytes.
     accounts = list(_accounts(platform).only("platform", "shop_id", "app_key", "app_secret", "status").order_by("-pk"))
     if not accounts:
-        raise _Refusal(404, gettext_noop("no TikTok shop is connected"))
+        raise Refusal(404, gettext_noop("no TikTok shop is connected"))
     # compare_digest refuses non-ASCII text: a garbled header is simply a signature that does not match.
     given = authorization.strip().lower().encode("utf-8", "surrogateescape")
     verdicts: dict[tuple[str, str], bool] = {}
@@ -159,28 +92,28 @@ def _receive_tiktok(raw_body: bytes | None, authorization: str) -> tuple[Webhook
         if verdicts[pair]:
             signers.append(account)
     if not signers:
-        raise _Refusal(401, gettext_noop("the Authorization signature does not match the body"))
+        raise Refusal(401, gettext_noop("the Authorization signature does not match the body"))
     payload = _parsed(raw_body)
     shop_id = str(payload.get("shop_id") or "")[:120]
     if not shop_id or not payload.get("tts_notification_id"):
-        raise _Refusal(400, gettext_noop("the body lacks shop_id or tts_notification_id"))
+        raise Refusal(400, gettext_noop("the body lacks shop_id or tts_notification_id"))
     account = next((a for a in signers if a.shop_id == shop_id), None)
     if account is None:  # signed with the key of one of our shops, naming another shop
-        raise _Refusal(404, gettext_noop("no connected TikTok shop with id %(shop)s"), shop=shop_id)
+        raise Refusal(404, gettext_noop("no connected TikTok shop with id %(shop)s"), shop=shop_id)
     event_id, topic = str(payload["tts_notification_id"]), str(payload.get("type", ""))
     if len(event_id) > EVENT_ID_MAX:
-        raise _Refusal(400, gettext_noop("tts_notification_id is longer than 200 characters"), shop=shop_id)
+        raise Refusal(400, gettext_noop("tts_notification_id is longer than 200 characters"), shop=shop_id)
     if len(topic) > TOPIC_MAX:
-        raise _Refusal(400, gettext_noop("type is longer than 100 characters"), shop=shop_id)
+        raise Refusal(400, gettext_noop("type is longer than 100 characters"), shop=shop_id)
     if payload.get("data") is not None and not isinstance(payload["data"], dict):
-        raise _Refusal(400, gettext_noop("data is not a JSON object"), shop=shop_id)
+        raise Refusal(400, gettext_noop("data is not a JSON object"), shop=shop_id)
     stamp = payload.get("timestamp")
     occurred_at = guard.webhook_instant(stamp) if isinstance(stamp, int) else None
     if occurred_at is None:
-        raise _Refusal(400, gettext_noop("timestamp is missing or not a Unix time in seconds"), shop=shop_id)
+        raise Refusal(400, gettext_noop("timestamp is missing or not a Unix time in seconds"), shop=shop_id)
     max_age = settings.FANOUT_WEBHOOK_TIKTOK_MAX_AGE_S
     if guard.webhook_too_old(occurred_at, max_age_s=max_age):
-        raise _Refusal(400, gettext_noop("the signed timestamp is more than %(hours)s hours from now: a replayed or stale delivery"),
+        raise Refusal(400, gettext_noop("the signed timestamp is more than %(hours)s hours from now: a replayed or stale delivery"),
                        shop=shop_id, hours=max_age // 3600)
     return _store(account=account, event_id=event_id, topic=topic, payload=payload, raw_body=raw_body, occurred_at=occurred_at)
 
@@ -189,7 +122,7 @@ def webhook_receive_shopify(*, raw_body: bytes | None, headers, client_ip: str =
     """Headers X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret),
     X-Shopify-Shop-Domain, X-Shopify-Topic, X-Shopify-Event-Id (the dedupe key) and
     X-Shopify-Triggered-At. `raw_body` None means the body was too large to read. Raises WebhookRejected."""
-    return _guarded(Platform.SHOPIFY, client_ip, partial(_receive_shopify, raw_body, headers))
+    return guard.refusal_guarded(Platform.SHOPIFY, client_ip, partial(_receive_shopify, raw_body, headers))
 
 
 # The app/uninstalled body is the shop, whose updated_at is when its settings last changed, not
@@ -203,23 +136,23 @@ def _receive_shopify(raw_body: bytes | None, headers) -> tuple[WebhookEvent, boo
     account = (_accounts(platform).filter(shop_id=domain).only("platform", "shop_id", "app_secret", "webhook_secret", "status")
                .order_by("-pk").first() if domain and not guard.text_unstorable(domain) else None)
     if account is None:
-        raise _Refusal(404, gettext_noop("no connected Shopify shop %(shop)s") if domain else gettext_noop("no X-Shopify-Shop-Domain header"),
+        raise Refusal(404, gettext_noop("no connected Shopify shop %(shop)s") if domain else gettext_noop("no X-Shopify-Shop-Domain header"),
                        shop=domain)
     if raw_body is None:
-        raise _Refusal(413, TOO_LARGE, shop=domain)
+        raise Refusal(413, TOO_LARGE, shop=domain)
     secret = account.webhook_secret or account.app_secret
     expected = shopify_webhook_signature(secret=secret, raw_body=raw_body)
     given = headers.get("X-Shopify-Hmac-Sha256", "").strip().encode("utf-8", "surrogateescape")
     if not hmac.compare_digest(expected.encode(), given):
-        raise _Refusal(401, gettext_noop("X-Shopify-Hmac-Sha256 does not match the body"), shop=domain)
+        raise Refusal(401, gettext_noop("X-Shopify-Hmac-Sha256 does not match the body"), shop=domain)
     event_id = headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id")
     if not event_id:
-        raise _Refusal(400, gettext_noop("no X-Shopify-Event-Id header"), shop=domain)
+        raise Refusal(400, gettext_noop("no X-Shopify-Event-Id header"), shop=domain)
     topic = headers.get("X-Shopify-Topic", "")
     if len(event_id) > EVENT_ID_MAX or guard.text_unstorable(event_id):
-        raise _Refusal(400, gettext_noop("X-Shopify-Event-Id is longer than 200 characters or not text"), shop=domain)
+        raise Refusal(400, gettext_noop("X-Shopify-Event-Id is longer than 200 characters or not text"), shop=domain)
     if len(topic) > TOPIC_MAX or guard.text_unstorable(topic):
-        raise _Refusal(400, gettext_noop("X-Shopify-Topic is longer than 100 characters or not text"), shop=domain)
+        raise Refusal(400, gettext_noop("X-Shopify-Topic is longer than 100 characters or not text"), shop=domain)
     payload = _parsed(raw_body, shop=domain)
     # Freshness: the resource's updated_at is signed with the body; X-Shopify-Triggered-At is not,
     # but a retry keeps the original one, so an honest delivery past the window is caught by it.
@@ -229,7 +162,7 @@ def _receive_shopify(raw_body: bytes | None, headers) -> tuple[WebhookEvent, boo
     for instant, template in ((triggered_at, gettext_noop("X-Shopify-Triggered-At is more than %(hours)s hours from now: a replayed or stale delivery")),
                               (signed_at, gettext_noop("the body's updated_at is more than %(hours)s hours from now: a replayed or stale delivery"))):
         if instant is not None and guard.webhook_too_old(instant, max_age_s=max_age):
-            raise _Refusal(400, template, shop=domain, hours=max_age // 3600)
+            raise Refusal(400, template, shop=domain, hours=max_age // 3600)
     return _store(account=account, event_id=event_id, topic=topic, payload=payload, raw_body=raw_body, occurred_at=triggered_at or signed_at)
 
 
