@@ -86,3 +86,11 @@ def test_webhook_a_shop_past_its_ceiling_is_told_to_retry_later_and_other_shops_
     with tenant_context(shops):
         assert WebhookEvent.objects.filter(platform="tiktok_shop").count() == 40
     assert len([line for line in _refusal_lines(caplog) if "deliveries this minute for 7494" in line]) == 1
+
+
+def test_webhook_refusal_count_takes_an_ipv6_client_by_its_64(shops):
+    with tenant_context(shops):
+        first = [webhook_guard.webhook_refusal_count(client_ip=ip)[0] for ip in ("2001:db8::1", "2001:db8::ffff:2", "2001:db8:0:0:abcd::3")]
+        other = webhook_guard.webhook_refusal_count(client_ip="2001:db8:0:1::1")[0]
+        mapped = [webhook_guard.webhook_refusal_count(client_ip=ip)[0] for ip in ("192.0.2.5", "::ffff:192.0.2.5")]
+    assert first == [1, 2, 3] and other == 1 and mapped == [1, 2]
