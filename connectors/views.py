@@ -1,6 +1,7 @@
 import json
 import logging
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -27,7 +28,10 @@ def _webhook_answer(receive) -> JsonResponse:
     try:
         event, created = receive()
     except WebhookRejected as exc:
-        return JsonResponse({"ok": False, "error": exc.reason}, status=exc.status)
+        response = JsonResponse({"ok": False, "error": exc.reason}, status=exc.status)
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     return JsonResponse({"ok": True, "event": event.event_id, "duplicate": not created})
 
 
@@ -39,24 +43,31 @@ def _raw_body(request) -> bytes | None:
         return None
 
 
+def _client_ip(request) -> str:
+    """The sender's address as the sign-in lockout sees it (behind a proxy: as configured for axes)."""
+    return get_client_ip_address(request) or ""
+
+
 @csrf_exempt
 @login_not_required
 @require_POST
 def webhook_tiktok(request):
-    return _webhook_answer(lambda: services.webhook_receive_tiktok(raw_body=_raw_body(request), authorization=request.headers.get("Authorization", "")))
+    return _webhook_answer(lambda: services.webhook_receive_tiktok(raw_body=_raw_body(request), authorization=request.headers.get("Authorization", ""),
+                                                                   client_ip=_client_ip(request)))
 
 
 @csrf_exempt
 @login_not_required
 @require_POST
 def webhook_shopify(request):
-    return _webhook_answer(lambda: services.webhook_receive_shopify(raw_body=_raw_body(request), headers=request.headers))
+    return _webhook_answer(lambda: services.webhook_receive_shopify(raw_body=_raw_body(request), headers=request.headers,
+                                                                    client_ip=_client_ip(request)))
 
 
 # ---------------------------------------------------------------------------- staff pages
 @require_GET
 def index(request):
-    from connectors.services.webhooks import webhook_rejections_recent
+    from connectors.services.webhook_guard import webhook_rejections_recent
 
     try:
         rejections = webhook_rejections_recent()[:10]

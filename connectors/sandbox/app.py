@@ -47,6 +47,16 @@ class Store:
         return f"{int(time.time())}{self.counter}"
 
 
+def shopify_rest_time(at: float | None = None) -> str:
+    """A time as Shopify's REST resources (the webhook bodies) write it: 2026-05-08T09:42:51-00:00."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S-00:00", time.gmtime(time.time() if at is None else at))
+
+
+def shopify_header_time(at: float) -> str:
+    """X-Shopify-Triggered-At: UTC with nanoseconds, e.g. 2025-03-11T20:54:30.516267807Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + f".{int(at % 1 * 1e9):09d}Z"
+
+
 def _token() -> str:
     return secrets.token_urlsafe(24)
 
@@ -547,7 +557,8 @@ def create_app(store: Store | None = None) -> Flask:
         data = control_json()
         with store.lock:
             domain = data.get("domain") or f"sandbox-{secrets.token_hex(3)}.myshopify.com"
-            shop = {"domain": domain, "name": data.get("name", domain), "client_id": data.get("client_id") or secrets.token_hex(8),
+            shop = {"domain": domain, "name": data.get("name", domain), "id": int(store.next_id()), "created_at": time.time(),
+                    "client_id": data.get("client_id") or secrets.token_hex(8),
                     "client_secret": data.get("client_secret") or secrets.token_hex(16),
                     "webhook_secret": data.get("webhook_secret") or secrets.token_hex(16),
                     "location_id": data.get("location_id") or f"gid://shopify/Location/{store.next_id()}",
@@ -647,6 +658,17 @@ def create_app(store: Store | None = None) -> Flask:
             shop_of(platform, key)["revoked"] = True
             return jsonify({"ok": True})
 
+    @app.post("/_sandbox/shopify/<domain>/uninstall")
+    def control_shopify_uninstall(domain):
+        """The merchant removes the app: its tokens stop working at once (the Admin API answers 401,
+        a refresh is refused) and app/uninstalled is sent with the shop resource as its body."""
+        with store.lock:
+            shop = shop_of("shopify", domain)
+            shop["revoked"] = True
+            body = {"id": shop["id"], "name": shop["name"], "domain": domain, "myshopify_domain": domain,
+                    "created_at": shopify_rest_time(shop["created_at"]), "updated_at": shopify_rest_time(shop["created_at"])}
+        return jsonify({"deliveries": deliver("shopify", domain, [{"topic": "app/uninstalled", "data": body}])})
+
     @app.post("/_sandbox/<platform>/<key>/stock")
     def control_stock(platform, key):
         """Change stock on the platform side (as a seller editing it there would): {"item": id, "quantity": n}."""
@@ -737,7 +759,8 @@ def create_app(store: Store | None = None) -> Flask:
                                         for line in data.get("lines", [])]},
                 "fulfillmentOrders": {"edges": [{"node": {"id": f"gid://shopify/FulfillmentOrder/{store.next_id()}", "status": "OPEN"}}]},
             }
-        results = deliver("shopify", domain, [{"topic": "orders/create", "data": {"id": int(number), "admin_graphql_api_id": gid}}])
+        results = deliver("shopify", domain, [{"topic": "orders/create", "data": {"id": int(number), "admin_graphql_api_id": gid,
+                                                                                  "created_at": shopify_rest_time(), "updated_at": shopify_rest_time()}}])
         return jsonify({"order_id": gid, "deliveries": results})
 
     @app.post("/_sandbox/amazon/<seller_id>/orders")
@@ -764,8 +787,10 @@ def create_app(store: Store | None = None) -> Flask:
 
     @app.post("/_sandbox/<platform>/<key>/webhooks")
     def control_webhooks(platform, key):
-        """Send events: {"events": [{"type"/"topic", "data", "id"?}], "copies": 1, "order": "as_given|reverse|shuffle",
-        "corrupt": null|"signature"|"truncate"}. Answers with what Fanout replied to each delivery."""
+        """Send events: {"events": [{"type"/"topic", "data", "id"?, "timestamp"? (TikTok), "triggered_at"? (Shopify; Unix
+        seconds: a retry keeps its event's original time)}], "copies": 1, "order": "as_given|reverse|shuffle",
+        "corrupt": null|"signature"|"truncate"}. Answers with what Fanout replied to each delivery (without a webhook URL:
+        the request that would have been sent)."""
         data = control_json()
         with store.lock:
             shop_of(platform, key)
@@ -778,6 +803,7 @@ def create_app(store: Store | None = None) -> Flask:
             prepared = []
             for event in events:
                 event_id = str(event.get("id") or store.next_id())
+                triggered = float(event.get("triggered_at") or time.time())
                 if platform == "tiktok":
                     body = json.dumps({"type": event["type"], "tts_notification_id": event_id, "shop_id": shop["shop_id"],
                                        "timestamp": int(event.get("timestamp") or time.time()), "data": event.get("data", {})}).encode()
@@ -789,7 +815,7 @@ def create_app(store: Store | None = None) -> Flask:
                     headers = {"X-Shopify-Hmac-Sha256": signature, "X-Shopify-Topic": event.get("topic", "orders/create"),
                                "X-Shopify-Shop-Domain": shop["domain"], "X-Shopify-Event-Id": event_id,
                                "X-Shopify-Webhook-Id": store.next_id(), "X-Shopify-API-Version": "2025-01",
-                               "X-Shopify-Triggered-At": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "Content-Type": "application/json"}
+                               "X-Shopify-Triggered-At": shopify_header_time(triggered), "Content-Type": "application/json"}
                 if corrupt == "signature":
                     headers["Authorization" if platform == "tiktok" else "X-Shopify-Hmac-Sha256"] = "0" * 64
                 if corrupt == "truncate":
@@ -809,8 +835,8 @@ def create_app(store: Store | None = None) -> Flask:
         return results
 
     def post_webhook(url: str, body: bytes, headers: dict) -> dict:
-        if not url:
-            return {"status": None, "error": "the shop has no webhook URL"}
+        if not url:  # what would have been sent, for whoever wants to send it (or replay it) themselves
+            return {"status": None, "error": "the shop has no webhook URL", "request": {"headers": headers, "body": body.decode()}}
         parts = urlsplit(url)
         target, host = url, parts.netloc
         if parts.hostname and parts.hostname.endswith(".localhost"):

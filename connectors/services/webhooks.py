@@ -1,59 +1,33 @@
-"""Webhook intake: verify the signature on the raw body, store the event once in the inbox
-(unique platform event id), answer fast, and process it later in Celery.
+"""Webhook intake: verify the signature on the raw body before anything reads it, then parse it
+(depth-limited), check it is fresh, store the event once in the inbox (unique platform event id),
+answer fast, and process it later in Celery.
 
-Rejected deliveries store nothing in the inbox; their reason goes to the log and to a short list
-of recent rejections (Redis, per seller) shown on the channels page."""
+Refused deliveries store nothing in the inbox (webhook_guard keeps their reasons and counts them)."""
 import hmac
-import json
 import logging
-import time
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
 
 from connectors.clients.shopify import shopify_webhook_signature
 from connectors.clients.tiktok import tiktok_webhook_signature
-from connectors.exceptions import WebhookRejected
+from connectors.exceptions import WebhookNotConfirmed
 from connectors.models import AccountStatus, ChannelAccount, InboxStatus, Platform, WebhookEvent
-from connectors.services.redis_keys import redis_client, tenant_key
+from connectors.services import webhook_guard as guard
+from connectors.services.webhook_guard import Refusal
 
 log = logging.getLogger("fanout.connectors.webhooks")
 
-REJECTIONS_KEPT = 50
-
-def _reject(platform: str, status: int, template: str, *, shop: str = "") -> WebhookRejected:
-    """`template` is marked with gettext_noop: the platform gets it in English, the page translates it."""
-    reason = template % {"shop": shop}
-    log.warning("webhook rejected: %s %s (shop %s): %s", platform, status, shop or "?", reason)
-    entry = json.dumps({"at": time.time(), "platform": platform, "status": status, "template": template, "shop": shop[:120]})
-    try:
-        client = redis_client()
-        key = tenant_key("webhook-rejections")
-        client.lpush(key, entry)
-        client.ltrim(key, 0, REJECTIONS_KEPT - 1)
-    except Exception:  # the log line above is enough if Redis is down; never turn a 401 into a 500
-        log.exception("could not record the webhook rejection")
-    return WebhookRejected(status, reason)
+TOO_LARGE = gettext_noop("the body is larger than Fanout accepts (2.5 MB)")
 
 
-def webhook_rejections_recent() -> list[dict]:
-    rows = [json.loads(r) for r in redis_client().lrange(tenant_key("webhook-rejections"), 0, REJECTIONS_KEPT - 1)]
-    labels = dict(Platform.choices)
-    for row in rows:
-        row["at"] = datetime.fromtimestamp(row["at"], tz=dt_timezone.utc)
-        row["platform_label"] = labels.get(row.get("platform"), row.get("platform"))
-        if row.get("template"):
-            row["reason"] = gettext(row["template"]) % {"shop": row.get("shop", "")}
-    return rows
-
-
-def _account(platform: str, shop_id: str) -> ChannelAccount | None:
-    return (ChannelAccount.objects.filter(platform=platform, shop_id=shop_id).exclude(status=AccountStatus.DISCONNECTED)
-            .order_by("-pk").first())
+def _accounts(platform: str):
+    return ChannelAccount.objects.filter(platform=platform).exclude(status=AccountStatus.DISCONNECTED)
 
 
 def _store(*, account: ChannelAccount, event_id: str, topic: str, payload: dict, raw_body: bytes, occurred_at=None) -> tuple[WebhookEvent, bool]:
@@ -61,6 +35,7 @@ def _store(*, account: ChannelAccount, event_id: str, topic: str, payload: dict,
     deliveries is answered without a transaction, savepoint or second look-up per delivery."""
     from connectors import tasks
 
+    guard.webhook_shop_admit(account=account)
     event = WebhookEvent(account=account, platform=account.platform, event_id=event_id, topic=topic, payload=payload,
                          raw_body=raw_body.decode("utf-8", "replace"), occurred_at=occurred_at, received_at=timezone.now(),
                          status=InboxStatus.PENDING, attempts=0, error="")
@@ -82,104 +57,113 @@ EVENT_ID_MAX = WebhookEvent._meta.get_field("event_id").max_length
 TOPIC_MAX = WebhookEvent._meta.get_field("topic").max_length
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(text)
-    return value
-
-
-def _not_json(text: str):
-    raise ValueError(text)  # NaN and Infinity are JavaScript, not JSON, and PostgreSQL's jsonb refuses them
-
-
-def _unstorable(value) -> bool:
-    """A string jsonb/text cannot hold: a NUL character or half of a UTF-16 surrogate pair."""
-    if isinstance(value, str):
-        return "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value)
-    if isinstance(value, list):
-        return any(_unstorable(v) for v in value)
-    if isinstance(value, dict):
-        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
-    return False
-
-
-def _payload(platform: str, raw_body: bytes | None, *, shop: str = ""):
-    """The body as a JSON object that PostgreSQL can store, or the refusal naming what is wrong."""
-    if raw_body is None:
-        raise _reject(platform, 413, gettext_noop("the body is larger than Fanout accepts (2.5 MB)"), shop=shop)
+def _parsed(raw_body: bytes, *, shop: str = "") -> dict:
     try:
-        payload = json.loads(raw_body, parse_float=_finite_float, parse_constant=_not_json)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise _reject(platform, 400, gettext_noop("the body is not valid JSON (truncated?)"), shop=shop) from None
-    if not isinstance(payload, dict):
-        raise _reject(platform, 400, gettext_noop("the body is not a JSON object"), shop=shop)
-    if _unstorable(payload):
-        raise _reject(platform, 400, gettext_noop("the body contains a NUL character or a broken surrogate pair"), shop=shop)
-    return payload
+        return guard.webhook_body_parse(raw_body)
+    except guard.BodyRefused as exc:
+        raise Refusal(400, exc.template, shop=shop) from None
 
 
-def webhook_receive_tiktok(*, raw_body: bytes | None, authorization: str) -> tuple[WebhookEvent, bool]:
+def webhook_receive_tiktok(*, raw_body: bytes | None, authorization: str, client_ip: str = "") -> tuple[WebhookEvent, bool]:
     """Body {type, tts_notification_id, shop_id, timestamp, data}; header Authorization =
     hex HMAC-SHA256(app_secret, app_key + raw body). Returns (event, created). `raw_body` None
-    means the body was too large to read."""
+    means the body was too large to read. Raises WebhookRejected."""
+    return guard.refusal_guarded(Platform.TIKTOK_SHOP, client_ip, partial(_receive_tiktok, raw_body, authorization))
+
+
+def _receive_tiktok(raw_body: bytes | None, authorization: str) -> tuple[WebhookEvent, bool]:
     platform = Platform.TIKTOK_SHOP
-    payload = _payload(platform, raw_body)
-    if not payload.get("shop_id") or not payload.get("tts_notification_id"):
-        raise _reject(platform, 400, gettext_noop("the body lacks shop_id or tts_notification_id"))
-    shop_id = str(payload["shop_id"])
-    account = _account(platform, shop_id)
-    if account is None:
-        raise _reject(platform, 404, gettext_noop("no connected TikTok shop with id %(shop)s"), shop=shop_id)
-    expected = tiktok_webhook_signature(app_key=account.app_key, app_secret=account.app_secret, raw_body=raw_body)
+    if raw_body is None:
+        raise Refusal(413, TOO_LARGE)
+    # The shop is named inside the body, which nobody may read before it is verified: try the
+    # secrets of this seller's TikTok shops (a few; shops of one app share one) on the raw bytes.
+    accounts = list(_accounts(platform).only("platform", "shop_id", "app_key", "app_secret", "status").order_by("-pk"))
+    if not accounts:
+        raise Refusal(404, gettext_noop("no TikTok shop is connected"))
     # compare_digest refuses non-ASCII text: a garbled header is simply a signature that does not match.
     given = authorization.strip().lower().encode("utf-8", "surrogateescape")
-    if not authorization or not hmac.compare_digest(expected.encode(), given):
-        raise _reject(platform, 401, gettext_noop("the Authorization signature does not match the body"), shop=shop_id)
+    verdicts: dict[tuple[str, str], bool] = {}
+    signers = []
+    for account in accounts:
+        pair = (account.app_key, account.app_secret)
+        if pair not in verdicts:
+            expected = tiktok_webhook_signature(app_key=account.app_key, app_secret=account.app_secret, raw_body=raw_body)
+            verdicts[pair] = bool(authorization) and hmac.compare_digest(expected.encode(), given)
+        if verdicts[pair]:
+            signers.append(account)
+    if not signers:
+        raise Refusal(401, gettext_noop("the Authorization signature does not match the body"))
+    payload = _parsed(raw_body)
+    shop_id = str(payload.get("shop_id") or "")[:120]
+    if not shop_id or not payload.get("tts_notification_id"):
+        raise Refusal(400, gettext_noop("the body lacks shop_id or tts_notification_id"))
+    account = next((a for a in signers if a.shop_id == shop_id), None)
+    if account is None:  # signed with the key of one of our shops, naming another shop
+        raise Refusal(404, gettext_noop("no connected TikTok shop with id %(shop)s"), shop=shop_id)
     event_id, topic = str(payload["tts_notification_id"]), str(payload.get("type", ""))
     if len(event_id) > EVENT_ID_MAX:
-        raise _reject(platform, 400, gettext_noop("tts_notification_id is longer than 200 characters"), shop=shop_id)
+        raise Refusal(400, gettext_noop("tts_notification_id is longer than 200 characters"), shop=shop_id)
     if len(topic) > TOPIC_MAX:
-        raise _reject(platform, 400, gettext_noop("type is longer than 100 characters"), shop=shop_id)
+        raise Refusal(400, gettext_noop("type is longer than 100 characters"), shop=shop_id)
     if payload.get("data") is not None and not isinstance(payload["data"], dict):
-        raise _reject(platform, 400, gettext_noop("data is not a JSON object"), shop=shop_id)
-    occurred = payload.get("timestamp")
-    occurred_at = None
-    if isinstance(occurred, int) and not isinstance(occurred, bool):
-        try:
-            occurred_at = datetime.fromtimestamp(occurred, tz=dt_timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            raise _reject(platform, 400, gettext_noop("timestamp is not a Unix time in seconds"), shop=shop_id) from None
+        raise Refusal(400, gettext_noop("data is not a JSON object"), shop=shop_id)
+    stamp = payload.get("timestamp")
+    occurred_at = guard.webhook_instant(stamp) if isinstance(stamp, int) else None
+    if occurred_at is None:
+        raise Refusal(400, gettext_noop("timestamp is missing or not a Unix time in seconds"), shop=shop_id)
+    max_age = settings.FANOUT_WEBHOOK_TIKTOK_MAX_AGE_S
+    if guard.webhook_too_old(occurred_at, max_age_s=max_age):
+        raise Refusal(400, gettext_noop("the signed timestamp is more than %(hours)s hours from now: a replayed or stale delivery"),
+                       shop=shop_id, hours=max_age // 3600)
     return _store(account=account, event_id=event_id, topic=topic, payload=payload, raw_body=raw_body, occurred_at=occurred_at)
 
 
-def webhook_receive_shopify(*, raw_body: bytes | None, headers) -> tuple[WebhookEvent, bool]:
+def webhook_receive_shopify(*, raw_body: bytes | None, headers, client_ip: str = "") -> tuple[WebhookEvent, bool]:
     """Headers X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret),
-    X-Shopify-Shop-Domain, X-Shopify-Topic and X-Shopify-Event-Id (the dedupe key). `raw_body`
-    None means the body was too large to read."""
+    X-Shopify-Shop-Domain, X-Shopify-Topic, X-Shopify-Event-Id (the dedupe key) and
+    X-Shopify-Triggered-At. `raw_body` None means the body was too large to read. Raises WebhookRejected."""
+    return guard.refusal_guarded(Platform.SHOPIFY, client_ip, partial(_receive_shopify, raw_body, headers))
+
+
+# The app/uninstalled body is the shop, whose updated_at is when its settings last changed, not
+# when the app was removed: that topic is confirmed with Shopify before it acts (processing).
+SHOPIFY_BODY_TIME_NOT_THE_EVENT = {"app/uninstalled"}
+
+
+def _receive_shopify(raw_body: bytes | None, headers) -> tuple[WebhookEvent, bool]:
     platform = Platform.SHOPIFY
     domain = headers.get("X-Shopify-Shop-Domain", "").strip().lower()
-    account = _account(platform, domain) if domain and not _unstorable(domain) else None
+    account = (_accounts(platform).filter(shop_id=domain).only("platform", "shop_id", "app_secret", "webhook_secret", "status")
+               .order_by("-pk").first() if domain and not guard.text_unstorable(domain) else None)
     if account is None:
-        raise _reject(platform, 404, gettext_noop("no connected Shopify shop %(shop)s") if domain else gettext_noop("no X-Shopify-Shop-Domain header"),
-                      shop=domain.replace("\x00", ""))
+        raise Refusal(404, gettext_noop("no connected Shopify shop %(shop)s") if domain else gettext_noop("no X-Shopify-Shop-Domain header"),
+                       shop=domain)
     if raw_body is None:
-        raise _reject(platform, 413, gettext_noop("the body is larger than Fanout accepts (2.5 MB)"), shop=domain)
+        raise Refusal(413, TOO_LARGE, shop=domain)
     secret = account.webhook_secret or account.app_secret
     expected = shopify_webhook_signature(secret=secret, raw_body=raw_body)
     given = headers.get("X-Shopify-Hmac-Sha256", "").strip().encode("utf-8", "surrogateescape")
     if not hmac.compare_digest(expected.encode(), given):
-        raise _reject(platform, 401, gettext_noop("X-Shopify-Hmac-Sha256 does not match the body"), shop=domain)
+        raise Refusal(401, gettext_noop("X-Shopify-Hmac-Sha256 does not match the body"), shop=domain)
     event_id = headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id")
     if not event_id:
-        raise _reject(platform, 400, gettext_noop("no X-Shopify-Event-Id header"), shop=domain)
+        raise Refusal(400, gettext_noop("no X-Shopify-Event-Id header"), shop=domain)
     topic = headers.get("X-Shopify-Topic", "")
-    if len(event_id) > EVENT_ID_MAX or _unstorable(event_id):
-        raise _reject(platform, 400, gettext_noop("X-Shopify-Event-Id is longer than 200 characters or not text"), shop=domain)
-    if len(topic) > TOPIC_MAX or _unstorable(topic):
-        raise _reject(platform, 400, gettext_noop("X-Shopify-Topic is longer than 100 characters or not text"), shop=domain)
-    payload = _payload(platform, raw_body, shop=domain)
-    return _store(account=account, event_id=event_id, topic=topic, payload=payload, raw_body=raw_body)
+    if len(event_id) > EVENT_ID_MAX or guard.text_unstorable(event_id):
+        raise Refusal(400, gettext_noop("X-Shopify-Event-Id is longer than 200 characters or not text"), shop=domain)
+    if len(topic) > TOPIC_MAX or guard.text_unstorable(topic):
+        raise Refusal(400, gettext_noop("X-Shopify-Topic is longer than 100 characters or not text"), shop=domain)
+    payload = _parsed(raw_body, shop=domain)
+    # Freshness: the resource's updated_at is signed with the body; X-Shopify-Triggered-At is not,
+    # but a retry keeps the original one, so an honest delivery past the window is caught by it.
+    max_age = settings.FANOUT_WEBHOOK_SHOPIFY_MAX_AGE_S
+    triggered_at = guard.webhook_instant(headers.get("X-Shopify-Triggered-At", ""))
+    signed_at = None if topic in SHOPIFY_BODY_TIME_NOT_THE_EVENT else guard.webhook_instant(payload.get("updated_at"))
+    for instant, template in ((triggered_at, gettext_noop("X-Shopify-Triggered-At is more than %(hours)s hours from now: a replayed or stale delivery")),
+                              (signed_at, gettext_noop("the body's updated_at is more than %(hours)s hours from now: a replayed or stale delivery"))):
+        if instant is not None and guard.webhook_too_old(instant, max_age_s=max_age):
+            raise Refusal(400, template, shop=domain, hours=max_age // 3600)
+    return _store(account=account, event_id=event_id, topic=topic, payload=payload, raw_body=raw_body, occurred_at=triggered_at or signed_at)
 
 
 # ---------------------------------------------------------------------------- processing
@@ -256,6 +240,10 @@ def webhook_process(*, event_id: int) -> str:
         with transaction.atomic():
             handler(event)
             WebhookEvent.objects.filter(pk=event_id).update(status=InboxStatus.PROCESSED, processed_at=timezone.now(), error="")
+    except WebhookNotConfirmed as exc:
+        log.warning("webhook %s (%s %s) not acted on: %s", event.event_id[:200], event.platform, event.topic[:100], exc)
+        WebhookEvent.objects.filter(pk=event_id).update(status=InboxStatus.IGNORED, processed_at=timezone.now(), error=str(exc)[:500])
+        return InboxStatus.IGNORED
     except Exception as exc:
         _event_failed(event, exc)
         raise
@@ -341,9 +329,21 @@ def _tiktok_expiring(event: WebhookEvent) -> None:
 
 @webhook_handler(Platform.SHOPIFY, "app/uninstalled")
 def _shopify_uninstalled(event: WebhookEvent) -> None:
-    from connectors.services.accounts import account_mark_needs_reauth
+    """The topic is an unsigned header: anyone holding one signed body of the shop can send it
+    with this topic. So ask Shopify: only a refused token confirms the app is gone. A shop that
+    still answers keeps its connection and the event is ignored, saying why; a timeout or 5xx
+    fails the event for Celery to retry."""
+    from connectors.clients import ChannelAuthError
+    from connectors.services.accounts import account_mark_needs_reauth, client_for
 
-    account_mark_needs_reauth(account_id=event.account_id, reason="Shopify: the app was uninstalled from the shop")
+    try:
+        with client_for(event.account) as client:
+            shop_name = client.ping()
+    except ChannelAuthError as exc:
+        account_mark_needs_reauth(account_id=event.account_id, reason=f"Shopify: the app was uninstalled from the shop (confirmed: {exc})")
+        return
+    raise WebhookNotConfirmed(f"Not acted on: {shop_name} still answers Fanout's access token, so the app is installed "
+                              "(the topic header is not signed: a replayed or altered delivery?)")
 
 
 @webhook_handler(Platform.TIKTOK_SHOP, "68")

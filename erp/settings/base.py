@@ -197,6 +197,14 @@ FANOUT_CHANNEL_MAX_BACKOFF_S = env.float("FANOUT_CHANNEL_MAX_BACKOFF_S", default
 # Stock changes within this window are pushed together; a failed push is retried after RETRY.
 FANOUT_STOCK_SYNC_DEBOUNCE_S = env.float("FANOUT_STOCK_SYNC_DEBOUNCE_S", default=1.0)
 FANOUT_STOCK_SYNC_RETRY_S = env.float("FANOUT_STOCK_SYNC_RETRY_S", default=10.0)
+# Webhooks (connectors.services.webhook_guard): refused deliveries a client address may send a
+# minute before further refusals are answered 429 and no longer logged one by one; deliveries one
+# shop may send a minute (far above any real burst); how far a delivery's signed time may be from
+# now (TikTok retries for 72 hours, Shopify for 4: each window must stay longer).
+FANOUT_WEBHOOK_REFUSALS_PER_MINUTE = env.int("FANOUT_WEBHOOK_REFUSALS_PER_MINUTE", default=30)
+FANOUT_WEBHOOK_SHOP_PER_MINUTE = env.int("FANOUT_WEBHOOK_SHOP_PER_MINUTE", default=30_000)
+FANOUT_WEBHOOK_TIKTOK_MAX_AGE_S = env.int("FANOUT_WEBHOOK_TIKTOK_MAX_AGE_S", default=96 * 3600)
+FANOUT_WEBHOOK_SHOPIFY_MAX_AGE_S = env.int("FANOUT_WEBHOOK_SHOPIFY_MAX_AGE_S", default=12 * 3600)
 
 # Email ---------------------------------------------------------------------------------------
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

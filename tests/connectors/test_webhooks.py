@@ -2,6 +2,7 @@
 import hashlib
 import hmac
 import json
+import time
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -10,14 +11,14 @@ from accounts.modules import Role
 from connectors.clients.shopify import shopify_webhook_signature
 from connectors.models import AccountStatus, ChannelAccount, InboxStatus, WebhookEvent
 from connectors.services import webhook_process
-from connectors.services.redis_keys import redis_client, tenant_key
+from tests.connectors.webhook_support import webhook_state_clear
 from tests.support import client_for, make_user
 
 
 @pytest.fixture
 def shops(alpha):
+    webhook_state_clear(alpha)
     with tenant_context(alpha):
-        redis_client().delete(tenant_key("webhook-rejections"))
         tiktok = ChannelAccount.objects.create(platform="tiktok_shop", name="TT", shop_id="7494", app_key="6abc", app_secret="s3cret",
                                                access_token="t", api_base_url="http://127.0.0.1:9/tiktok", auth_url="http://127.0.0.1:9/auth")
         shopify = ChannelAccount.objects.create(platform="shopify", name="SH", shop_id="alpha.myshopify.com", app_secret="cs",
@@ -26,7 +27,7 @@ def shops(alpha):
 
 
 def _tiktok_body(event_id="N1", shop_id="7494", type_=1, data=None) -> bytes:
-    return json.dumps({"type": type_, "tts_notification_id": event_id, "shop_id": shop_id, "timestamp": 1795500000,
+    return json.dumps({"type": type_, "tts_notification_id": event_id, "shop_id": shop_id, "timestamp": int(time.time()),
                        "data": data or {"order_id": "576", "order_status": "AWAITING_SHIPMENT"}}).encode()
 
 
@@ -37,13 +38,14 @@ def _post_tiktok(client, body: bytes, *, secret="s3cret", key="6abc"):
 
 def test_a_tiktok_webhook_delivered_three_times_creates_one_inbox_row(shops):
     client = client_for(shops["seller"])
-    answers = [_post_tiktok(client, _tiktok_body()) for _ in range(3)]
+    body = _tiktok_body()
+    answers = [_post_tiktok(client, body) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert [a.json()["duplicate"] for a in answers] == [False, True, True]
     with tenant_context(shops["seller"]):
         event = WebhookEvent.objects.get()
         assert event.event_id == "N1" and event.topic == "1" and event.payload["data"]["order_id"] == "576"
-        assert event.raw_body == _tiktok_body().decode()
+        assert event.raw_body == body.decode()
 
 
 def test_bad_signature_truncated_json_and_unknown_shop_are_refused_and_store_nothing(shops):

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import time
 from decimal import Decimal
 
 import httpx
@@ -17,9 +18,9 @@ from hypothesis import strategies as st
 from connectors.clients.shopify import shopify_webhook_signature
 from connectors.models import InboxStatus, WebhookEvent
 from connectors.services import webhook_process
-from connectors.services.redis_keys import redis_client, tenant_key
 from orders.models import Order, OrderLine
 from tests.connectors.factories import shopify_shop, tiktok_shop
+from tests.connectors.webhook_support import webhook_state_clear
 from tests.fuzz.support import NASTY, count_case, fuzz_settings, garbage
 from tests.inventory.factories import make_sku, make_warehouses, receive
 from tests.support import client_for
@@ -38,8 +39,8 @@ json_values = st.recursive(
 @pytest.fixture
 def shops(alpha, sandbox):
     url, _store = sandbox
+    webhook_state_clear(alpha)
     with tenant_context(alpha):
-        redis_client().delete(tenant_key("webhook-rejections"))
         warehouses = make_warehouses()
         sku = make_sku("HOOK-1")
         receive(sku, warehouses["LA"], 500)
@@ -104,7 +105,7 @@ def _process(event, before_orders):
 @st.composite
 def tiktok_deliveries(draw, shops):
     n = next(SERIAL)
-    payload = {"type": 1, "tts_notification_id": f"FZ-{n:06d}", "shop_id": shops["tiktok"]["shop_id"], "timestamp": 1795500000,
+    payload = {"type": 1, "tts_notification_id": f"FZ-{n:06d}", "shop_id": shops["tiktok"]["shop_id"], "timestamp": int(time.time()),
                "data": {"order_id": shops["tiktok_order"], "order_status": "AWAITING_SHIPMENT"}}
     kind = draw(st.sampled_from(["mutate", "mutate", "mutate", "drop", "extra", "random_json", "bytes", "truncate", "huge", "untouched"]))
     if kind == "mutate":

@@ -4,6 +4,7 @@ and returns update the order; tracking goes back to the shop; SLA clocks at thei
 import hashlib
 import hmac
 import json
+import time
 from datetime import timedelta
 
 import httpx
@@ -37,7 +38,7 @@ def shop(alpha, sandbox):
 def _deliver(shop, event_id: str, type_: int, data: dict):
     """A signed TikTok webhook to our real endpoint, then processed as the worker would."""
     remote = shop["remote"]
-    body = json.dumps({"type": type_, "tts_notification_id": event_id, "shop_id": remote["shop_id"], "timestamp": 1795500000, "data": data}).encode()
+    body = json.dumps({"type": type_, "tts_notification_id": event_id, "shop_id": remote["shop_id"], "timestamp": int(time.time()), "data": data}).encode()
     signature = hmac.new(remote["app_secret"].encode(), remote["app_key"].encode() + body, hashlib.sha256).hexdigest()
     answer = client_for(shop["seller"]).post("/hooks/tiktok-shop/", data=body, content_type="application/json", HTTP_AUTHORIZATION=signature)
     assert answer.status_code == 200
@@ -49,7 +50,7 @@ def _deliver(shop, event_id: str, type_: int, data: dict):
 def _receive(shop, event_id: str, type_: int, data: dict) -> WebhookEvent:
     """A signed TikTok webhook to our real endpoint, stored in the inbox and not processed yet."""
     remote = shop["remote"]
-    body = json.dumps({"type": type_, "tts_notification_id": event_id, "shop_id": remote["shop_id"], "timestamp": 1795500000, "data": data}).encode()
+    body = json.dumps({"type": type_, "tts_notification_id": event_id, "shop_id": remote["shop_id"], "timestamp": int(time.time()), "data": data}).encode()
     signature = hmac.new(remote["app_secret"].encode(), remote["app_key"].encode() + body, hashlib.sha256).hexdigest()
     answer = client_for(shop["seller"]).post("/hooks/tiktok-shop/", data=body, content_type="application/json", HTTP_AUTHORIZATION=signature)
     assert answer.status_code == 200
