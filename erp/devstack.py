@@ -271,7 +271,7 @@ def cmd_run(args) -> int:
   Platform site:       http://localhost:{port}/   (sign up a new seller here)
   Platform admin:      http://localhost:{port}/admin/
   Platform sandbox:    {env['FANOUT_PLATFORM_SANDBOX_URL']}/   (the demo's TikTok Shop, Shopify and Amazon)
-  Health:              http://localhost:{port}/health/   (database, Redis, worker heartbeat)
+  Health:              http://localhost:{port}/health/   (database, Redis, workers, scheduled jobs per seller)
   Stop everything:     make stop
 """, flush=True)
     return 0
