@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from connectors.clients.shopify import shopify_webhook_signature
 from connectors.models import InboxStatus, WebhookEvent
 from connectors.services import webhook_process
-from orders.models import Order, OrderLine
+from connectors.services.webhooks import FAILURE_LISTENERS
+from orders.models import IntakeFailure, Order, OrderLine
 from tests.connectors.factories import shopify_shop, tiktok_shop
 from tests.connectors.webhook_support import webhook_state_clear
 from tests.fuzz.support import NASTY, count_case, fuzz_settings, garbage
@@ -98,6 +99,9 @@ def _process(event, before_orders):
     if event.status == InboxStatus.FAILED:
         assert event.error and not event.error.startswith(PYTHON_INTERNALS), event.error
         assert (Order.objects.count(), OrderLine.objects.count()) == before_orders  # all or nothing
+        if (event.platform, event.topic) in FAILURE_LISTENERS:  # an order notification: never lost in silence
+            failure = IntakeFailure.objects.filter(event=event, resolved_at__isnull=True).first()
+            assert failure is not None and failure.detail, event.error
     for order in Order.objects.all():
         assert order.lines.exists() or order.exception_reason, order  # an order never lands without its lines or a reason
 
