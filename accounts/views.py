@@ -5,8 +5,10 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import connection
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,6 +17,7 @@ from accounts.exceptions import AccountsError, InvitationInvalid
 from accounts.forms import InvitationAcceptForm, InvitationForm, PreferencesForm, RoleForm, StaffLoginForm
 from accounts.models import Invitation, User
 from accounts.modules import NAVIGATION, ROLE_DESCRIPTIONS, Role
+from erp.tenancy import seller_site_url
 
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -23,6 +26,19 @@ class StaffLoginView(auth_views.LoginView):
     form_class = StaffLoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+
+class StaffPasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request, its link built from the seller's own domain (never the Host header)."""
+
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        self.extra_email_context = {"site_url": seller_site_url(schema_name=connection.schema_name)}
+        return super().form_valid(form)
 
 
 @login_not_required

@@ -8,6 +8,7 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from commissions.exceptions import SettlementError
 from commissions.models import Statement, StatementStatus
+from erp.tenancy import seller_site_url
 from portal import selectors
 from portal.auth import (
     account_from_invite, account_of, axes_credentials, login_redirect_target, portal_public, portal_view, record_failure, reset_tokens,
@@ -30,10 +32,6 @@ from portal.services import (
 )
 
 PAGE = 25
-
-
-def _site_url(request) -> str:
-    return f"{request.scheme}://{request.get_host()}"
 
 
 # ============================================================================ sign-in
@@ -95,7 +93,7 @@ def invite_accept(request, token: str):
 def reset_request(request):
     form = ResetRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        portal_reset_send(email=form.cleaned_data["email"], site_url=_site_url(request))
+        portal_reset_send(email=form.cleaned_data["email"], site_url=seller_site_url(schema_name=connection.schema_name))
         messages.success(request, _("If that address has a creator account, a link to reset the password is on its way."))
         return redirect("portal:login")
     return render(request, "portal/reset_request.html", {"form": form})
