@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -6,7 +8,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
@@ -17,6 +19,7 @@ from accounts.exceptions import AccountsError, InvitationInvalid
 from accounts.forms import InvitationAcceptForm, InvitationForm, PreferencesForm, RoleForm, StaffLoginForm
 from accounts.models import Invitation, User
 from accounts.modules import NAVIGATION, ROLE_DESCRIPTIONS, Role
+from erp.redirects import redirect_next
 from erp.tenancy import seller_site_url
 
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -26,6 +29,11 @@ class StaffLoginView(auth_views.LoginView):
     form_class = StaffLoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def get_redirect_url(self):
+        # A signed-in person sent back to this very page would loop (Django raises): home instead.
+        url = super().get_redirect_url()
+        return "" if urlsplit(url).path == self.request.path else url
 
 
 class StaffPasswordResetView(auth_views.PasswordResetView):
@@ -223,15 +231,9 @@ def business_settings(request):
 @require_POST
 def language_switch(request):
     """The header's English / 中文 switch: saved on the user, so it follows them to every device."""
-    from django.utils.http import url_has_allowed_host_and_scheme
-
     language = request.POST.get("language", "")
     if language in dict(settings.LANGUAGES):
         services.user_preferences_update(user=request.user, time_zone=request.user.time_zone, language=language)
     else:
         messages.error(request, _("Unknown language “%(language)s”.") % {"language": language[:20]})
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        target = "/"
-    # A URL, never a view name: redirect("0") would try to reverse it and fail.
-    return HttpResponseRedirect(target)
+    return redirect_next(request, fallback="/")

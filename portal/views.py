@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from commissions.exceptions import SettlementError
 from commissions.models import Statement, StatementStatus
+from erp.redirects import redirect_next
 from erp.tenancy import seller_site_url
 from portal import selectors
 from portal.auth import (
@@ -277,8 +278,7 @@ def cart_add(request):
             cart[str(sku.pk)] = wanted
             _cart_save(request, cart)
             messages.success(request, _("Added %(n)s × %(sku)s to your cart.") % {"n": form.cleaned_data["quantity"], "sku": sku.code})
-    back = request.POST.get("back", "")
-    return redirect(back if back.startswith("/portal/shop/") and "//" not in back else "portal:shop")
+    return redirect_next(request, fallback="portal:shop", field="back", within="/portal/shop/")
 
 
 @portal_view
