@@ -83,7 +83,8 @@ def logging_config(*, level: str, fmt: str) -> dict:
 
 
 class RequestIdMiddleware:
-    """First in the chain, so even a request for an unknown host has its id and access line."""
+    """At the start of the chain (after the security headers), so even a request for an unknown
+    host has its id and access line."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -90,11 +90,15 @@ CACHES = {
 }
 
 MIDDLEWARE = [
+    # Security headers (CSP, nosniff, referrer policy, HSTS, X-Frame-Options) on every answer, also
+    # those given below before any view runs: /health/, an unknown host, a suspended seller.
+    "erp.middleware.SecurityHeadersMiddleware",
     "erp.logs.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "erp.health.HealthMiddleware",  # /health/ answers before the seller lookup touches the database
     "erp.middleware.CachedTenantMiddleware",
     "erp.middleware.SellerActiveMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -105,7 +109,6 @@ MIDDLEWARE = [
     "accounts.middleware.UserPreferencesMiddleware",
     "accounts.middleware.ModulePermissionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

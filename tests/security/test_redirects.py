@@ -15,6 +15,7 @@ from django.test import Client
 
 from accounts.modules import Role
 from erp.redirects import is_safe_target
+from tests.security.test_headers import missing_security_headers
 from tests.support import PASSWORD, make_user
 from tests.sweep import (
     ANONYMOUS,
@@ -105,6 +106,8 @@ def _honouring(world, clients):
                 probes = {field: f"{parent}?{field}probe=1" for field in FIELDS}
                 response = _send(clients[identity], method, url, probes, _fuzz(world))
                 assert response.status_code < 500, (method, url, identity, response.status_code)
+                # Every page of the site, as everyone who may open it: the security headers are there too.
+                assert not missing_security_headers(response), (method, url, identity, missing_security_headers(response))
                 location = response.get("Location", "")
                 for field in FIELDS:
                     if f"{field}probe" in location:
