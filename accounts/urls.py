@@ -36,9 +36,7 @@ urlpatterns = [
     ),
     path(
         "password-reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="accounts/password_reset_confirm.html", success_url=reverse_lazy("accounts:password_reset_complete")
-        ),
+        views.StaffPasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

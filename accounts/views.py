@@ -19,6 +19,7 @@ from accounts.exceptions import AccountsError, InvitationInvalid
 from accounts.forms import InvitationAcceptForm, InvitationForm, PreferencesForm, RoleForm, StaffLoginForm
 from accounts.models import Invitation, User
 from accounts.modules import NAVIGATION, ROLE_DESCRIPTIONS, Role
+from accounts.signin import password_reset_throttle, signin_failures_clear
 from erp.redirects import redirect_next
 from erp.tenancy import seller_site_url
 
@@ -45,8 +46,23 @@ class StaffPasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form):
+        refused = password_reset_throttle(self.request, email=form.cleaned_data["email"], portal=False)
+        if refused is not None:
+            return refused
         self.extra_email_context = {"site_url": seller_site_url(schema_name=connection.schema_name)}
         return super().form_valid(form)
+
+
+class StaffPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's reset link; a new password also ends a lockout of the account."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        signin_failures_clear(username=self.user.email)
+        return response
 
 
 @login_not_required

@@ -17,6 +17,7 @@ from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.signin import password_reset_throttle, signin_failures_clear, signin_ip_blocked, signin_locked_response
 from commissions.exceptions import SettlementError
 from commissions.models import Statement, StatementStatus
 from erp.redirects import redirect_next
@@ -44,16 +45,20 @@ def login(request):
     form = LoginForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].strip().lower()
-        if not AxesProxyHandler.is_allowed(request, axes_credentials(email)):
-            return render(request, "portal/locked.html", status=429)
+        credentials = axes_credentials(email)
+        if signin_ip_blocked(request):
+            request.fanout_signin_refused = "network"
+            return signin_locked_response(request, credentials=credentials)
+        if not AxesProxyHandler.is_allowed(request, credentials):
+            return signin_locked_response(request, credentials=credentials)
         account = CreatorAccount.objects.select_related("creator").filter(email__iexact=email).first()
         if account is not None and account.can_sign_in and account.check_password(form.cleaned_data["password"]):
-            AxesProxyHandler.reset_attempts(username=axes_credentials(email)["username"])
+            signin_failures_clear(username=credentials["username"])
             sign_in(request, account)
             return redirect(login_redirect_target(request))
         record_failure(request, email)
-        if not AxesProxyHandler.is_allowed(request, axes_credentials(email)):
-            return render(request, "portal/locked.html", status=429)
+        if not AxesProxyHandler.is_allowed(request, credentials):
+            return signin_locked_response(request, credentials=credentials)
         form.add_error(None, _("That email and password do not match an open creator account."))
     return render(request, "portal/login.html", {"form": form, "next": login_redirect_target(request, "")})
 
@@ -94,6 +99,9 @@ def invite_accept(request, token: str):
 def reset_request(request):
     form = ResetRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        refused = password_reset_throttle(request, email=form.cleaned_data["email"], portal=True)
+        if refused is not None:
+            return refused
         portal_reset_send(email=form.cleaned_data["email"], site_url=seller_site_url(schema_name=connection.schema_name))
         messages.success(request, _("If that address has a creator account, a link to reset the password is on its way."))
         return redirect("portal:login")
@@ -117,7 +125,7 @@ def reset_confirm(request, uidb64: str, token: str):
         except ValidationError as exc:
             form.add_error("password", exc)
         else:
-            AxesProxyHandler.reset_attempts(username=axes_credentials(account.email)["username"])
+            signin_failures_clear(username=axes_credentials(account.email)["username"])
             messages.success(request, _("Password changed. Sign in with the new one."))
             return redirect("portal:login")
     return render(request, "portal/set_password.html", {"form": form, "account": account, "title": _("Choose a new password")})

@@ -136,7 +136,7 @@ WSGI_APPLICATION = "erp.wsgi.application"
 # Auth ----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "accounts.signin.SigninGuardBackend",  # refuses sprayed-from addresses and locked accounts first
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:login"
@@ -151,14 +151,25 @@ AUTH_PASSWORD_VALIDATORS = [
 STAFF_INVITATION_DAYS = env.int("FANOUT_STAFF_INVITATION_DAYS", default=7)
 PORTAL_INVITE_DAYS = env.int("FANOUT_PORTAL_INVITE_DAYS", default=14)
 
-# django-axes: lock a username on one address after repeated failures.
+# Sign-in guards (accounts.signin): wrong passwords lock the account itself, from wherever they
+# come, for the cool-off; one client address failing across accounts (spraying) is refused too.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.signin.signin_username"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # refused tries neither count nor extend the lock
+AXES_LOCKOUT_CALLABLE = "accounts.signin.signin_locked_response"
+AXES_CLIENT_IP_CALLABLE = "erp.throttle.client_ip"
 AXES_VERBOSE = False
+FANOUT_SIGNIN_FAILURES_PER_IP = env.int("FANOUT_SIGNIN_FAILURES_PER_IP", default=20)
+# Password-reset emails (staff and portal) an hour, per address and per client address.
+FANOUT_RESET_LIMIT_PER_ADDRESS = env.int("FANOUT_RESET_LIMIT_PER_ADDRESS", default=3)
+FANOUT_RESET_LIMIT_PER_IP = env.int("FANOUT_RESET_LIMIT_PER_IP", default=10)
+# Addresses or networks of our own reverse proxies: only a request from one of them has its
+# X-Forwarded-For believed (erp.throttle.client_ip). None by default: behind a proxy, set it.
+FANOUT_TRUSTED_PROXIES = env.list("FANOUT_TRUSTED_PROXIES", default=[])
 
 # Sessions are stored in each seller's own schema and the cookie is host-only, so a login on
 # one seller's site is never valid on another's.
