@@ -164,6 +164,9 @@ AXES_LOCKOUT_CALLABLE = "accounts.signin.signin_locked_response"
 AXES_CLIENT_IP_CALLABLE = "erp.throttle.client_ip"
 AXES_VERBOSE = False
 FANOUT_SIGNIN_FAILURES_PER_IP = env.int("FANOUT_SIGNIN_FAILURES_PER_IP", default=20)
+# axes.W006 wants the client address in the lock key: here the account is locked whatever the
+# address, and addresses have their own, higher limit across accounts (accounts.signin).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # Password-reset emails (staff and portal) an hour, per address and per client address.
 FANOUT_RESET_LIMIT_PER_ADDRESS = env.int("FANOUT_RESET_LIMIT_PER_ADDRESS", default=3)
 FANOUT_RESET_LIMIT_PER_IP = env.int("FANOUT_RESET_LIMIT_PER_IP", default=10)
