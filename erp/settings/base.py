@@ -92,7 +92,7 @@ CACHES = {
 MIDDLEWARE = [
     # Security headers (CSP, nosniff, referrer policy, HSTS, X-Frame-Options) on every answer, also
     # those given below before any view runs: /health/, an unknown host, a suspended seller.
-    "erp.middleware.SecurityHeadersMiddleware",
+    "erp.headers.SecurityHeadersMiddleware",
     "erp.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

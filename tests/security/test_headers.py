@@ -12,7 +12,7 @@ from django.urls import path
 from django_tenants.utils import schema_context
 
 from accounts.modules import Role
-from erp.middleware import SecurityHeadersMiddleware
+from erp.headers import SecurityHeadersMiddleware
 from sellers.models import Seller
 from tests.support import ROOT, client_for, make_user
 
