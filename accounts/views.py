@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -5,8 +7,10 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect
+from django.db import connection
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,6 +19,9 @@ from accounts.exceptions import AccountsError, InvitationInvalid
 from accounts.forms import InvitationAcceptForm, InvitationForm, PreferencesForm, RoleForm, StaffLoginForm
 from accounts.models import Invitation, User
 from accounts.modules import NAVIGATION, ROLE_DESCRIPTIONS, Role
+from accounts.signin import password_reset_throttle, signin_failures_clear
+from erp.redirects import redirect_next
+from erp.tenancy import seller_site_url
 
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -23,6 +30,39 @@ class StaffLoginView(auth_views.LoginView):
     form_class = StaffLoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def get_redirect_url(self):
+        # A signed-in person sent back to this very page would loop (Django raises): home instead.
+        url = super().get_redirect_url()
+        return "" if urlsplit(url).path == self.request.path else url
+
+
+class StaffPasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request, its link built from the seller's own domain (never the Host header)."""
+
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        refused = password_reset_throttle(self.request, email=form.cleaned_data["email"], portal=False)
+        if refused is not None:
+            return refused
+        self.extra_email_context = {"site_url": seller_site_url(schema_name=connection.schema_name)}
+        return super().form_valid(form)
+
+
+class StaffPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's reset link; a new password also ends a lockout of the account."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        signin_failures_clear(username=self.user.email)
+        return response
 
 
 @login_not_required
@@ -207,15 +247,9 @@ def business_settings(request):
 @require_POST
 def language_switch(request):
     """The header's English / 中文 switch: saved on the user, so it follows them to every device."""
-    from django.utils.http import url_has_allowed_host_and_scheme
-
     language = request.POST.get("language", "")
     if language in dict(settings.LANGUAGES):
         services.user_preferences_update(user=request.user, time_zone=request.user.time_zone, language=language)
     else:
         messages.error(request, _("Unknown language “%(language)s”.") % {"language": language[:20]})
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        target = "/"
-    # A URL, never a view name: redirect("0") would try to reverse it and fail.
-    return HttpResponseRedirect(target)
+    return redirect_next(request, fallback="/")

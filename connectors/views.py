@@ -19,6 +19,7 @@ from connectors.forms import ConnectForm, EventFilterForm, ListingsImportForm, S
 from connectors.models import ChannelAccount, InboxStatus, WebhookEvent
 from connectors.services.stock_sync import stock_reconcile_later
 from erp.ids import ids as id_list
+from erp.redirects import redirect_next
 
 log = logging.getLogger("fanout.connectors.webhooks")
 
@@ -175,7 +176,7 @@ def sync_retry(request):
     for account_id, sku_ids in by_account.items():
         services.stock_sync_request(sku_ids=sku_ids, account_ids=[account_id], delay=0)
     messages.success(request, _("Pushing %(count)s listing(s) again.") % {"count": sum(len(v) for v in by_account.values())})
-    return redirect(request.POST.get("next") or "channels:sync")
+    return redirect_next(request, fallback="channels:sync")
 
 
 @require_GET

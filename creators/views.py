@@ -232,12 +232,13 @@ def content_import(request):
 @require_POST
 def creator_portal_invite(request, creator_id: int):
     """Invite the creator to the portal (or send a fresh link to one who has not accepted yet)."""
+    from erp.tenancy import seller_site_url
     from portal.services import PortalError, portal_invite
 
     creator = get_object_or_404(Creator, pk=creator_id)
     try:
         account = portal_invite(creator=creator, email=request.POST.get("email", ""), invited_by=request.user,
-                                site_url=f"{request.scheme}://{request.get_host()}")
+                                site_url=seller_site_url(schema_name=request.tenant.schema_name))
     except PortalError as exc:
         messages.error(request, str(exc))
     else:

@@ -6,7 +6,6 @@ import io
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -22,6 +21,7 @@ from orders.models import Channel, ExceptionReason, Order, OrderStatus, OrderTyp
 from orders.services import pipeline
 from orders.services.sla import pack_clock_state, ship_clock_state
 from erp.ids import ids as id_list, whole
+from erp.redirects import safe_next
 
 EXPORT_MAX = 100_000
 
@@ -215,9 +215,7 @@ def order_action(request, order_id: int):
 @require_POST
 def bulk(request):
     form = BulkForm(request.POST)
-    back = request.POST.get("next") or reverse("orders:index")
-    if not back.startswith("/"):
-        back = reverse("orders:index")
+    back = safe_next(request, fallback="orders:index")
     ids = id_list(request.POST.getlist("id"))
     if not form.is_valid() or not ids:
         messages.error(request, _("Choose an action and at least one order."))

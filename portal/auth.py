@@ -11,7 +11,7 @@
   over the account's password hash and last sign-in, so each works once.
 """
 from functools import wraps
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -145,7 +145,9 @@ reset_tokens = _ResetTokens()
 
 
 def login_redirect_target(request, fallback: str = "/portal/") -> str:
-    """Only a portal path may be the `next` after sign-in."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    return target if target.startswith("/portal/") and "//" not in target and "\\" not in target else fallback
+    """Only a portal page of this site may be the `next` after sign-in."""
+    from erp.redirects import safe_next
+
+    target = safe_next(request, fallback=fallback, within="/portal/")
+    return fallback if urlsplit(target).path == "/portal/login/" else target  # no loop back to the sign-in page
 

@@ -8,6 +8,7 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -16,8 +17,11 @@ from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.signin import password_reset_throttle, signin_failures_clear, signin_ip_blocked, signin_locked_response
 from commissions.exceptions import SettlementError
 from commissions.models import Statement, StatementStatus
+from erp.redirects import redirect_next
+from erp.tenancy import seller_site_url
 from portal import selectors
 from portal.auth import (
     account_from_invite, account_of, axes_credentials, login_redirect_target, portal_public, portal_view, record_failure, reset_tokens,
@@ -32,10 +36,6 @@ from portal.services import (
 PAGE = 25
 
 
-def _site_url(request) -> str:
-    return f"{request.scheme}://{request.get_host()}"
-
-
 # ============================================================================ sign-in
 @portal_public
 @require_http_methods(["GET", "POST"])
@@ -45,16 +45,20 @@ def login(request):
     form = LoginForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].strip().lower()
-        if not AxesProxyHandler.is_allowed(request, axes_credentials(email)):
-            return render(request, "portal/locked.html", status=429)
+        credentials = axes_credentials(email)
+        if signin_ip_blocked(request):
+            request.fanout_signin_refused = "network"
+            return signin_locked_response(request, credentials=credentials)
+        if not AxesProxyHandler.is_allowed(request, credentials):
+            return signin_locked_response(request, credentials=credentials)
         account = CreatorAccount.objects.select_related("creator").filter(email__iexact=email).first()
         if account is not None and account.can_sign_in and account.check_password(form.cleaned_data["password"]):
-            AxesProxyHandler.reset_attempts(username=axes_credentials(email)["username"])
+            signin_failures_clear(username=credentials["username"])
             sign_in(request, account)
             return redirect(login_redirect_target(request))
         record_failure(request, email)
-        if not AxesProxyHandler.is_allowed(request, axes_credentials(email)):
-            return render(request, "portal/locked.html", status=429)
+        if not AxesProxyHandler.is_allowed(request, credentials):
+            return signin_locked_response(request, credentials=credentials)
         form.add_error(None, _("That email and password do not match an open creator account."))
     return render(request, "portal/login.html", {"form": form, "next": login_redirect_target(request, "")})
 
@@ -95,7 +99,10 @@ def invite_accept(request, token: str):
 def reset_request(request):
     form = ResetRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        portal_reset_send(email=form.cleaned_data["email"], site_url=_site_url(request))
+        refused = password_reset_throttle(request, email=form.cleaned_data["email"], portal=True)
+        if refused is not None:
+            return refused
+        portal_reset_send(email=form.cleaned_data["email"], site_url=seller_site_url(schema_name=connection.schema_name))
         messages.success(request, _("If that address has a creator account, a link to reset the password is on its way."))
         return redirect("portal:login")
     return render(request, "portal/reset_request.html", {"form": form})
@@ -118,7 +125,7 @@ def reset_confirm(request, uidb64: str, token: str):
         except ValidationError as exc:
             form.add_error("password", exc)
         else:
-            AxesProxyHandler.reset_attempts(username=axes_credentials(account.email)["username"])
+            signin_failures_clear(username=axes_credentials(account.email)["username"])
             messages.success(request, _("Password changed. Sign in with the new one."))
             return redirect("portal:login")
     return render(request, "portal/set_password.html", {"form": form, "account": account, "title": _("Choose a new password")})
@@ -279,8 +286,7 @@ def cart_add(request):
             cart[str(sku.pk)] = wanted
             _cart_save(request, cart)
             messages.success(request, _("Added %(n)s × %(sku)s to your cart.") % {"n": form.cleaned_data["quantity"], "sku": sku.code})
-    back = request.POST.get("back", "")
-    return redirect(back if back.startswith("/portal/shop/") and "//" not in back else "portal:shop")
+    return redirect_next(request, fallback="portal:shop", field="back", within="/portal/shop/")
 
 
 @portal_view

@@ -112,3 +112,19 @@ def sandbox(sandbox_server, settings):
     store.reset()
     settings.FANOUT_PLATFORM_SANDBOX_URL = url
     return url, store
+
+
+@pytest.fixture(autouse=True)
+def _throttles_reset():
+    """Throttle counters (erp.throttle) live in Redis, outside any test transaction: every test
+    starts with none, so one test's requests never throttle the next."""
+    import redis
+    from django.conf import settings
+
+    from erp.throttle import THROTTLE_PREFIX
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(match=f"*{THROTTLE_PREFIX}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    yield

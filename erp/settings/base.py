@@ -90,11 +90,15 @@ CACHES = {
 }
 
 MIDDLEWARE = [
+    # Security headers (CSP, nosniff, referrer policy, HSTS, X-Frame-Options) on every answer, also
+    # those given below before any view runs: /health/, an unknown host, a suspended seller.
+    "erp.headers.SecurityHeadersMiddleware",
     "erp.logs.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "erp.health.HealthMiddleware",  # /health/ answers before the seller lookup touches the database
     "erp.middleware.CachedTenantMiddleware",
     "erp.middleware.SellerActiveMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -105,7 +109,6 @@ MIDDLEWARE = [
     "accounts.middleware.UserPreferencesMiddleware",
     "accounts.middleware.ModulePermissionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -133,7 +136,7 @@ WSGI_APPLICATION = "erp.wsgi.application"
 # Auth ----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "accounts.signin.SigninGuardBackend",  # refuses sprayed-from addresses and locked accounts first
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:login"
@@ -148,14 +151,28 @@ AUTH_PASSWORD_VALIDATORS = [
 STAFF_INVITATION_DAYS = env.int("FANOUT_STAFF_INVITATION_DAYS", default=7)
 PORTAL_INVITE_DAYS = env.int("FANOUT_PORTAL_INVITE_DAYS", default=14)
 
-# django-axes: lock a username on one address after repeated failures.
+# Sign-in guards (accounts.signin): wrong passwords lock the account itself, from wherever they
+# come, for the cool-off; one client address failing across accounts (spraying) is refused too.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.signin.signin_username"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # refused tries neither count nor extend the lock
+AXES_LOCKOUT_CALLABLE = "accounts.signin.signin_locked_response"
+AXES_CLIENT_IP_CALLABLE = "erp.throttle.client_ip"
 AXES_VERBOSE = False
+FANOUT_SIGNIN_FAILURES_PER_IP = env.int("FANOUT_SIGNIN_FAILURES_PER_IP", default=20)
+# axes.W006 wants the client address in the lock key: here the account is locked whatever the
+# address, and addresses have their own, higher limit across accounts (accounts.signin).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# Password-reset emails (staff and portal) an hour, per address and per client address.
+FANOUT_RESET_LIMIT_PER_ADDRESS = env.int("FANOUT_RESET_LIMIT_PER_ADDRESS", default=3)
+FANOUT_RESET_LIMIT_PER_IP = env.int("FANOUT_RESET_LIMIT_PER_IP", default=10)
+# Addresses or networks of our own reverse proxies: only a request from one of them has its
+# X-Forwarded-For believed (erp.throttle.client_ip). None by default: behind a proxy, set it.
+FANOUT_TRUSTED_PROXIES = env.list("FANOUT_TRUSTED_PROXIES", default=[])
 
 # Sessions are stored in each seller's own schema and the cookie is host-only, so a login on
 # one seller's site is never valid on another's.

@@ -65,6 +65,12 @@ document.addEventListener("change", (event) => {
   all.closest("table").querySelectorAll("tbody input[type=checkbox]").forEach((box) => { box.checked = all.checked; });
 });
 
+// A select with data-autosubmit sends its form when changed (the form's button does it without JS).
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("[data-autosubmit]");
+  if (select && select.form) select.form.submit();
+});
+
 // Buttons with data-confirm ask before they submit.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-confirm]");

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context, tenant_context
 
 from accounts.modules import Role
+from erp.tenancy import seller_site_url
 from sellers.models import Seller
 from tests.support import PASSWORD, client_for, make_user
 
@@ -16,7 +17,7 @@ def test_staff_resets_a_forgotten_password_by_email(alpha):
     sent = client.post("/password-reset/", {"email": user.email.upper()}, follow=True)
     assert "Check your email" in sent.content.decode()
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [user.email]
-    link = re.search(r"http://alpha\.localhost(/password-reset/[^\s]+/)", mail.outbox[0].body).group(1)
+    link = re.search(re.escape(seller_site_url(schema_name=alpha.schema_name)) + r"(/password-reset/[^\s]+/)", mail.outbox[0].body).group(1)
 
     form = client.get(link, follow=True)
     assert "Choose a new password" in form.content.decode()
@@ -74,3 +75,34 @@ def test_a_host_name_is_looked_up_once_within_the_tenant_cache_time(alpha, setti
     assert len(uncached.captured_queries) == len(cached.captured_queries) + 2  # SET search_path to public, and the domain
     assert not any("tenants_domain" in q["sql"] or "sellers_domain" in q["sql"] for q in cached.captured_queries)
     CachedTenantMiddleware._cache.clear()
+
+
+def _reset(client, email):
+    return client.post("/password-reset/", {"email": email})
+
+
+def test_reset_requests_are_throttled_per_address_with_the_same_answer_for_any_address(alpha, settings):
+    settings.FANOUT_RESET_LIMIT_PER_ADDRESS = 3
+    user = make_user(alpha, role=Role.FINANCE)
+    for email in (user.email, "nobody.here@alpha.test"):
+        client = client_for(alpha)
+        for _ in range(3):
+            assert _reset(client, email).status_code == 302
+        refused = [_reset(client_for(alpha), email.upper()) for _ in range(2)]
+        for answer in refused:
+            text = answer.content.decode()
+            assert answer.status_code == 429 and "Too many reset requests" in text and "Links already sent still work" in text
+    assert len(mail.outbox) == 3  # the real account's three; nothing for the made-up address, nothing once throttled
+    # Whether an account exists does not show: both refusals read the same.
+    assert "nobody.here" not in text and user.email not in text
+
+
+def test_reset_requests_are_throttled_per_address_of_the_requester(alpha, settings):
+    settings.FANOUT_RESET_LIMIT_PER_IP = 4
+    for n in range(4):
+        assert _reset(client_for(alpha), f"someone{n}@alpha.test").status_code == 302
+    assert _reset(client_for(alpha), "someone.else@alpha.test").status_code == 429
+    from django.test import Client
+
+    elsewhere = Client(HTTP_HOST="alpha.localhost", REMOTE_ADDR="198.51.100.40")
+    assert _reset(elsewhere, "someone.else@alpha.test").status_code == 302
