@@ -1,7 +1,6 @@
 import json
 import logging
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
@@ -18,6 +17,7 @@ from connectors.forms import ConnectForm, EventFilterForm, ListingsImportForm, S
 from connectors.models import ChannelAccount, InboxStatus, WebhookEvent
 from connectors.services.stock_sync import stock_reconcile_later
 from erp.ids import ids as id_list
+from erp.outbound import sandbox_url
 
 log = logging.getLogger("fanout.connectors.webhooks")
 
@@ -67,12 +67,12 @@ def index(request):
         "accounts": selectors.accounts_overview(),
         "events": WebhookEvent.objects.select_related("account").order_by("-received_at", "-pk")[:10],
         "rejections": rejections,
-        "sandbox_url": settings.FANOUT_PLATFORM_SANDBOX_URL,
+        "sandbox_url": sandbox_url(),
     })
 
 
 def connect(request):
-    form = ConnectForm(request.POST if request.method == "POST" else None, sandbox_available=bool(settings.FANOUT_PLATFORM_SANDBOX_URL))
+    form = ConnectForm(request.POST if request.method == "POST" else None, sandbox_available=bool(sandbox_url()))
     if request.method == "POST" and form.is_valid():
         try:
             account = services.account_connect(data=services.AccountInput(**form.cleaned_data), actor=request.user)
