@@ -140,14 +140,16 @@ def sku_import(request):
     from erp.csvutil import upload_text
     from inventory.services.catalog_csv import COLUMNS, sku_csv_apply, sku_csv_parse
 
-    context = {"columns": COLUMNS}
+    from accounts.modules import Duty
+
+    context = {"columns": COLUMNS, "may_set_prices": request.user.has_duty(Duty.MONEY_SETTINGS)}
     if request.method == "POST" and request.POST.get("apply"):
         text = request.session.get("sku_import_text")
         if not text:
             messages.error(request, _("Upload the file again; the preview expired."))
             return redirect("inventory:sku_import")
         try:
-            preview = sku_csv_apply(text=text)
+            preview = sku_csv_apply(text=text, actor=request.user)
         except InventoryError as exc:
             messages.error(request, str(exc))
             return redirect("inventory:sku_import")
@@ -159,7 +161,7 @@ def sku_import(request):
         if error:
             messages.error(request, error)
         else:
-            preview = sku_csv_parse(text=text)
+            preview = sku_csv_parse(text=text, actor=request.user)
             if not preview.errors:
                 request.session["sku_import_text"] = text
             context.update({"preview": preview, "sample": preview.rows[:20]})
