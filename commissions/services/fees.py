@@ -100,7 +100,7 @@ def fee_schedule_save(data: FeeInput, *, actor=None) -> FeeSchedule:
 def fee_schedule_end(*, schedule_id: int, last_day: date, actor=None) -> FeeSchedule:
     from accounts.services import audit_record
 
-    schedule = dated_end(FeeSchedule.objects.select_for_update().select_related("category").get(pk=schedule_id), last_day)
+    schedule = dated_end(FeeSchedule.objects.select_for_update(of=("self",)).select_related("category").get(pk=schedule_id), last_day)
     audit_record(actor=actor, verb="fee_schedule.ended", target=schedule, data=_schedule_facts(schedule))
     return schedule
 

@@ -89,7 +89,7 @@ def margin_plan_save(data: PlanInput, *, actor=None) -> MarginPlan:
 def margin_plan_end(*, plan_id: int, last_day: date, actor=None) -> MarginPlan:
     from accounts.services import audit_record
 
-    plan = dated_end(MarginPlan.objects.select_for_update().select_related("creator").get(pk=plan_id), last_day)
+    plan = dated_end(MarginPlan.objects.select_for_update(of=("self",)).select_related("creator").get(pk=plan_id), last_day)
     audit_record(actor=actor, verb="margin_plan.ended", target=plan, data=_plan_facts(plan))
     return plan
 
