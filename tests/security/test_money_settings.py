@@ -240,3 +240,43 @@ def test_category_fees_changed_in_the_seller_admin_are_audited(alpha):
     with tenant_context(alpha):
         event = AuditEvent.objects.get(verb="category.fee_rate_changed", actor=owner)
         assert "Lips" in event.summary and "0.0800" in event.summary
+
+
+def test_a_seller_with_audit_events_is_deleted_backed_up_and_restored_as_before(committed, tmp_path):
+    """The trigger stops row changes only: dropping a seller's schema, its backup and its restore
+    (with and without --replace) still work, and the restored rows are as immutable as before."""
+    import secrets
+
+    from django.core.management import call_command
+    from django_tenants.utils import schema_context
+
+    from accounts.models import AuditEvent
+    from sellers.models import Seller
+    from sellers.services import seller_signup
+    from tests.support import PASSWORD
+
+    subdomain = f"au{secrets.token_hex(3)}"
+    seller = seller_signup(company_name="Audit Atelier", subdomain=subdomain, owner_email=f"owner@{subdomain}.test", password=PASSWORD).seller
+    backup = tmp_path / "seller.tar"
+    try:
+        with tenant_context(seller):
+            from inventory.services.fx import exchange_rate_set
+
+            exchange_rate_set(currency="CNY", rate_date=date(2026, 1, 5), rate="7.10")
+            events = sorted(AuditEvent.objects.values_list("id", "verb", "actor_id"))
+        assert ("exchange_rate.set" in {v for _i, v, _a in events}) and len(events) >= 2
+        call_command("backup", "--seller", subdomain, "--output", str(backup))
+        call_command("restore", str(backup), "--replace")
+        with schema_context("public"):
+            Seller.objects.get(subdomain=subdomain).delete(force_drop=True)
+        call_command("restore", str(backup))
+        with schema_context("public"):
+            restored = Seller.objects.get(subdomain=subdomain)
+        with tenant_context(restored):
+            assert sorted(AuditEvent.objects.values_list("id", "verb", "actor_id")) == events
+            with pytest.raises(ProgrammingError, match="audit events cannot be changed or deleted"), transaction.atomic():
+                AuditEvent.objects.all().delete()
+    finally:
+        with schema_context("public"):
+            for leftover in Seller.objects.filter(subdomain=subdomain):
+                leftover.delete(force_drop=True)
