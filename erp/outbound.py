@@ -126,7 +126,7 @@ def outbound_url_check(url, *, resolve: bool = False) -> httpx.URL:
         problem = address_problem(ip)
         if problem:
             raise OutboundRefused(_("%(host)s is %(what)s; Fanout does not send requests there.") % {"host": host, "what": problem})
-    elif host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or "." not in host:
+    elif (name := host.rstrip(".")) == "localhost" or name.endswith((".localhost", ".local", ".internal")) or "." not in name:
         raise OutboundRefused(_("%(host)s is not a public host name; Fanout does not send requests there.") % {"host": host})
     if resolve:
         try:

@@ -137,10 +137,9 @@ _IMPORT_MAX_BYTES = 5 * 1024 * 1024
 def sku_import(request):
     """GET: upload form. POST with a file: preview (rows to create/update, every error).
     POST with `apply`: apply the previewed file (kept in the session), all or nothing."""
+    from accounts.modules import Duty
     from erp.csvutil import upload_text
     from inventory.services.catalog_csv import COLUMNS, sku_csv_apply, sku_csv_parse
-
-    from accounts.modules import Duty
 
     context = {"columns": COLUMNS, "may_set_prices": request.user.has_duty(Duty.MONEY_SETTINGS)}
     if request.method == "POST" and request.POST.get("apply"):

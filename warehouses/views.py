@@ -48,10 +48,9 @@ def warehouse_remove(request, warehouse_id: int):
 
 @require_http_methods(["GET", "POST"])
 def warehouse_fulfilment(request, warehouse_id: int):
+    from accounts.modules import Duty
     from warehouses.forms import FulfilmentForm
     from warehouses.services import warehouse_fulfilment_set
-
-    from accounts.modules import Duty
 
     # Changes need the integrations duty (ModulePermissionMiddleware refuses others' posts); others may look.
     warehouse = get_object_or_404(Warehouse, pk=warehouse_id, is_active=True)

@@ -44,7 +44,7 @@ def test_connect_takes_only_a_myshopify_domain_and_reaches_nothing_else(alpha, s
 
 
 def test_the_sandbox_is_offered_only_where_development_allows_it(alpha, sandbox, settings):
-    url, store = sandbox
+    _url, store = sandbox
     owner = client_for(alpha, make_user(alpha, role=Role.OWNER))
     assert 'name="use_sandbox"' in owner.get("/channels/connect/").content.decode()
     settings.FANOUT_OUTBOUND_ALLOW_SANDBOX = False  # as in production

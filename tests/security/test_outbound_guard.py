@@ -218,7 +218,7 @@ def test_plain_http_and_the_sandbox_are_refused_in_production(alpha, sandbox, se
 
 def test_the_production_settings_never_allow_the_sandbox():
     text = (ROOT / "erp" / "settings" / "production.py").read_text()
-    assert re.search(r"^FANOUT_OUTBOUND_ALLOW_SANDBOX = False$", text, re.M)
+    assert re.search(r"^FANOUT_OUTBOUND_ALLOW_SANDBOX = False$", text, re.MULTILINE)
 
 
 def test_redirects_are_not_followed_to_anywhere(alpha, settings, traps):
