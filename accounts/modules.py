@@ -56,6 +56,7 @@ ROLE_DUTIES: dict[str, frozenset[str]] = {
 # (ModulePermissionMiddleware answers 403); the module's other roles may still look.
 DUTY_PAGES: dict[str, str] = {
     "inventory:fx": Duty.MONEY_SETTINGS,
+    "inventory:fx_export": Duty.MONEY_SETTINGS,  # read-only: listed so Finance may download it too
     "commissions:index": Duty.MONEY_SETTINGS,  # settlement settings: minimum payout, return window
     "commissions:fees": Duty.MONEY_SETTINGS,
     "commissions:fee_end": Duty.MONEY_SETTINGS,
@@ -65,7 +66,7 @@ DUTY_PAGES: dict[str, str] = {
 }
 # Duty pages whose holders may open them even without the page's module (Finance keeps the
 # exchange rates, which live under Inventory → Purchase orders).
-DUTY_PAGES_OPEN_TO_HOLDERS = frozenset({"inventory:fx"})
+DUTY_PAGES_OPEN_TO_HOLDERS = frozenset({"inventory:fx", "inventory:fx_export"})
 # Pages where some of a form's columns need a duty (the service refuses those rows or fields):
 # SKU import → list_price (inventory/services/catalog_csv.py).
 

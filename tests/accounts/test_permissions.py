@@ -53,11 +53,11 @@ STAFF_URLS = staff_urls()
 # Changes that only some roles of a module may make (the page itself is open to the module).
 MONEY = {Role.OWNER, Role.MANAGER, Role.FINANCE}  # prices, rates, fees, margin plans
 INTEGRATIONS = {Role.OWNER, Role.MANAGER}  # 3PL addresses and keys, shop connections
-ROLE_RESTRICTED_POSTS = {"/creators/policy/": {Role.OWNER, Role.MANAGER}, "/inventory/exchange-rates/": MONEY, "/commissions/": MONEY,
+ROLE_RESTRICTED_POSTS = {"/creators/policy/": {Role.OWNER, Role.MANAGER}, "/inventory/exchange-rates/": MONEY, "/inventory/exchange-rates.csv": MONEY, "/commissions/": MONEY,
                          "/commissions/fees/": MONEY, "/commissions/fees/1/end/": MONEY, "/commissions/fees/plans/1/end/": MONEY,
                          "/warehouses/1/fulfilment/": INTEGRATIONS, "/channels/connect/": INTEGRATIONS}
 # Pages a role may use outside its modules: Finance keeps the exchange rates (under Inventory).
-ALSO_OPEN_TO = {"/inventory/exchange-rates/": {Role.FINANCE}}
+ALSO_OPEN_TO = {"/inventory/exchange-rates/": {Role.FINANCE}, "/inventory/exchange-rates.csv": {Role.FINANCE}}
 SHELL_URLS = {"/", "/account/preferences/", "/account/language/", "/account/password/", "/account/password/done/"}
 
 
