@@ -39,6 +39,9 @@ class AuditEventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record of who did what stays (the database refuses deletes too)
+
 
 class SellerUserAdmin(UserAdmin):
     """In a seller's admin, roles and access change only on the Team page (its services keep

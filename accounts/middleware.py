@@ -3,7 +3,7 @@ import zoneinfo
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone, translation
 
-from accounts.modules import Module
+from accounts.modules import DUTY_PAGES, DUTY_PAGES_OPEN_TO_HOLDERS, Module
 
 _MODULE_NAMESPACES = frozenset(Module.values)
 
@@ -28,7 +28,9 @@ class UserPreferencesMiddleware:
 class ModulePermissionMiddleware:
     """The one place that decides whether a staff member may use a module: every URL included
     under a module's namespace (orders:, inventory:, team:, ...) answers 403 to a user whose
-    role lacks that module. Anonymous users never get here (LoginRequiredMiddleware runs first)."""
+    role lacks that module. Anonymous users never get here (LoginRequiredMiddleware runs first).
+    Pages that change money settings or integrations (accounts.modules.DUTY_PAGES) take changes
+    only from the roles with that duty; the module's other roles may look."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -42,6 +44,12 @@ class ModulePermissionMiddleware:
         if not modules:
             return None
         user = request.user
-        if not user.is_authenticated or not all(user.can_use(m) for m in modules):
+        if not user.is_authenticated:
+            raise PermissionDenied
+        duty = DUTY_PAGES.get(match.view_name)
+        holder = duty is not None and user.has_duty(duty)
+        if not all(user.can_use(m) for m in modules) and not (holder and match.view_name in DUTY_PAGES_OPEN_TO_HOLDERS):
+            raise PermissionDenied
+        if duty is not None and not holder and request.method not in ("GET", "HEAD", "OPTIONS"):
             raise PermissionDenied
         return None

@@ -5,7 +5,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.modules import Role, modules_for_role
+from accounts.modules import Role, modules_for_role, role_has_duty
 from erp.l10n import TIME_ZONE_CHOICES
 
 
@@ -80,6 +80,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     def can_use(self, module: str) -> bool:
         return module in self.modules
 
+    def has_duty(self, duty: str) -> bool:
+        """May this person change the settings of `duty` (accounts.modules.Duty)?"""
+        return self.is_active and role_has_duty(self.role, duty)
+
 
 class Invitation(models.Model):
     """An invite for a staff member. The emailed link carries a signed id (see services), so no
@@ -131,11 +135,19 @@ class Invitation(models.Model):
         }[self.status]
 
 
+class _Blank(dict):
+    def __missing__(self, key):
+        return ""
+
+
 class AuditEvent(models.Model):
-    """Who did what, written by the service that did it."""
+    """Who did what, written by the service that did it. Rows are never changed or deleted: the
+    database refuses UPDATE and DELETE on this table (a trigger, migration 0002), the admin has
+    no change or delete permission, and a person named as an actor cannot be deleted (PROTECT;
+    deactivate them instead)."""
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("actor")
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("actor")
     )
     verb = models.CharField(_("action"), max_length=64)
     target_type = models.CharField(_("target type"), max_length=64, blank=True)
@@ -168,12 +180,25 @@ class AuditEvent(models.Model):
             "channel.connected": _("Connected the shop %(name)s (%(platform)s)"),
             "channel.disconnected": _("Disconnected the shop %(name)s"),
             "channel.needs_reauth": _("The shop %(name)s needs re-authorisation: %(reason)s"),
+            "sku.list_price_changed": _("List price of %(sku)s changed from %(from)s to %(to)s"),
+            "exchange_rate.set": _("Exchange rate on %(date)s: 1 %(base)s = %(rate)s %(currency)s (was %(from)s)"),
+            "fee_schedule.created": _("Fee schedule for %(channel)s %(category)s from %(valid_from)s: marketplace fee %(marketplace)s, "
+                                      "payment fee %(payment)s"),
+            "fee_schedule.ended": _("Fee schedule for %(channel)s %(category)s from %(valid_from)s now ends on %(valid_to)s"),
+            "product_rate.created": _("Commission rate for %(product)s set to %(rate)s from %(valid_from)s"),
+            "margin_plan.created": _("Margin plan for @%(handle)s: %(discount)s off list price from %(valid_from)s"),
+            "margin_plan.ended": _("Margin plan for @%(handle)s from %(valid_from)s now ends on %(valid_to)s"),
+            "settlement_settings.changed": _("Settlement settings: return window %(return_window_days)s days, "
+                                             "minimum payout %(minimum_payout)s"),
+            "warehouse.fulfilment_changed": _("Fulfilment of %(code)s set to %(fulfilment)s; 3PL address %(from_url)s → %(to_url)s "
+                                              "(API key %(key)s)"),
+            "category.fee_rate_changed": _("Marketplace fee of the category %(name)s changed from %(from)s to %(to)s"),
+            "creator.rate_changed": _("Own commission rate of @%(handle)s changed from %(from)s to %(to)s"),
+            "tier_policy.saved": _("Tier policy version %(version)s saved, in force from %(effective_from)s"),
         }
-        values = {k: role_label.get(v, v) for k, v in data.items()}
-        for key in ("email", "name", "platform", "reason"):
-            values.setdefault(key, "")
+        values = _Blank({k: role_label.get(v, v) if isinstance(v, str) else v for k, v in data.items()})
         template = templates.get(self.verb)
         try:
             return str(template) % values if template else self.verb
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             return self.verb

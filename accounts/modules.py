@@ -40,6 +40,47 @@ ROLE_MODULES: dict[str, frozenset[str]] = {
     Role.ANALYST: frozenset({Module.BI}),
 }
 
+class Duty(models.TextChoices):
+    """Changes only some roles may make, whichever module's page they are made on."""
+
+    MONEY_SETTINGS = "money_settings", _("Money settings (list prices, commission rates, exchange rates, fees, margin plans)")
+    INTEGRATIONS = "integrations", _("Integration endpoints and keys (3PL addresses, shop connections)")
+
+
+ROLE_DUTIES: dict[str, frozenset[str]] = {
+    Duty.MONEY_SETTINGS: frozenset({Role.OWNER, Role.MANAGER, Role.FINANCE}),
+    Duty.INTEGRATIONS: frozenset({Role.OWNER, Role.MANAGER}),
+}
+
+# The pages that change such a setting (URL names). Anything but GET/HEAD/OPTIONS needs the duty
+# (ModulePermissionMiddleware answers 403); the module's other roles may still look.
+DUTY_PAGES: dict[str, str] = {
+    "inventory:fx": Duty.MONEY_SETTINGS,
+    "inventory:fx_export": Duty.MONEY_SETTINGS,  # read-only: listed so Finance may download it too
+    "commissions:index": Duty.MONEY_SETTINGS,  # settlement settings: minimum payout, return window
+    "commissions:fees": Duty.MONEY_SETTINGS,
+    "commissions:fee_end": Duty.MONEY_SETTINGS,
+    "commissions:margin_plan_end": Duty.MONEY_SETTINGS,
+    "warehouses:fulfilment": Duty.INTEGRATIONS,
+    "channels:connect": Duty.INTEGRATIONS,
+}
+# Duty pages whose holders may open them even without the page's module (Finance keeps the
+# exchange rates, which live under Inventory → Purchase orders).
+DUTY_PAGES_OPEN_TO_HOLDERS = frozenset({"inventory:fx", "inventory:fx_export"})
+# Pages where some of a form's columns need a duty (the service refuses those rows or fields):
+# SKU import → list_price (inventory/services/catalog_csv.py).
+
+
+def role_has_duty(role: str, duty: str) -> bool:
+    return role in ROLE_DUTIES.get(duty, frozenset())
+
+
+def duty_holders_label(duty: str) -> str:
+    """"Finance, Manager or Owner": who may, for refusals."""
+    names = [str(label) for value, label in Role.choices if value in ROLE_DUTIES.get(duty, ())]
+    return _("%(some)s or %(last)s") % {"some": ", ".join(names[:-1]), "last": names[-1]} if len(names) > 1 else "".join(names)
+
+
 ROLE_DESCRIPTIONS: dict[str, str] = {
     Role.OWNER: _("Everything, including the team and seller admin."),
     Role.MANAGER: _("Every module except the team."),

@@ -24,13 +24,21 @@ HANDOFF_MAX_AGE_S = 300
 
 
 def audit_record(*, actor: User | None, verb: str, target=None, data: dict | None = None) -> AuditEvent:
-    return AuditEvent.objects.create(
-        actor=actor if actor and actor.pk else None,
-        verb=verb,
-        target_type=target._meta.label_lower if target is not None else "",
-        target_id=str(target.pk) if target is not None else "",
-        data=data or {},
-    )
+    """One row of who did what (never changed or deleted afterwards). `data` holds what the
+    summary names (accounts.models.AuditEvent.summary): plain JSON values, never secrets."""
+    return AuditEvent.objects.create(**_audit_fields(actor, verb, target, data))
+
+
+def audit_record_many(*, actor: User | None, verb: str, items: list[tuple]) -> int:
+    """audit_record for many (target, data) pairs at once (a CSV import's changes)."""
+    AuditEvent.objects.bulk_create([AuditEvent(**_audit_fields(actor, verb, target, data)) for target, data in items], batch_size=2000)
+    return len(items)
+
+
+def _audit_fields(actor, verb, target, data) -> dict:
+    return {"actor": actor if actor and actor.pk else None, "verb": verb,
+            "target_type": target._meta.label_lower if target is not None else "",
+            "target_id": str(target.pk) if target is not None else "", "data": data or {}}
 
 
 def user_create(*, email: str, password: str | None, full_name: str, role: str, actor: User | None = None,

@@ -21,6 +21,7 @@ from commissions.forms import FeeScheduleForm, MarginPlanForm, ProductRateForm
 from commissions.models import FeeSchedule, MarginPlan, ProductCommissionRate
 from commissions.services.fees import FeeInput, fee_schedule_end, fee_schedule_save
 from commissions.services.margins import PlanInput, margin_plan_end, margin_plan_save
+from commissions.services.rates import product_rate_save
 from erp.l10n import business_today, seller_base_currency
 from erp.ids import ids as id_list, whole
 
@@ -46,7 +47,8 @@ def fees(request):
                 channel=d["channel"], category_id=d["category"].pk if d["category"] else None, valid_from=d["valid_from"], valid_to=d["valid_to"],
                 marketplace_fee_rate=d["marketplace_fee"] / HUNDRED, payment_fee_rate=d["payment_fee"] / HUNDRED,
                 refund_admin_fee_rate=d["refund_admin_fee"] / HUNDRED, refund_admin_fee_cap=d["refund_admin_fee_cap"],
-                shipping_estimate=d["shipping_estimate"], currency=seller_base_currency(), zone_estimates=d["zone_estimates"]))
+                shipping_estimate=d["shipping_estimate"], currency=seller_base_currency(), zone_estimates=d["zone_estimates"]),
+                actor=request.user)
         except ValidationError as exc:
             _errors_to_form(form, exc)
         else:
@@ -54,7 +56,8 @@ def fees(request):
             return redirect("commissions:fees")
     if request.method == "POST" and request.POST.get("form") == "rate" and rate_form.is_valid():
         d = rate_form.cleaned_data
-        ProductCommissionRate.objects.create(product=d["product"], rate=d["rate"] / HUNDRED, valid_from=d["valid_from"], valid_to=d["valid_to"])
+        product_rate_save(product=d["product"], rate=d["rate"] / HUNDRED, valid_from=d["valid_from"], valid_to=d["valid_to"],
+                          actor=request.user)
         messages.success(request, _("Commission rate for %(product)s saved.") % {"product": d["product"].title})
         return redirect("commissions:fees")
     plan_form = MarginPlanForm(request.POST if request.POST.get("form") == "plan" else None, initial={"valid_from": business_today()})
@@ -64,7 +67,7 @@ def fees(request):
         d = plan_form.cleaned_data
         try:
             margin_plan_save(PlanInput(creator=d["creator"], discount_rate=d["discount"] / HUNDRED, valid_from=d["valid_from"],
-                                       valid_to=d["valid_to"], note=d["note"]))
+                                       valid_to=d["valid_to"], note=d["note"]), actor=request.user)
         except ValidationError as exc:
             _errors_to_form(plan_form, exc)
         else:
@@ -84,7 +87,7 @@ def _end_dated(request, end, **ids):
         messages.error(request, _("Enter the last day it applies."))
         return redirect("commissions:fees")
     try:
-        end(last_day=last_day, **ids)
+        end(last_day=last_day, actor=request.user, **ids)
     except (FeeSchedule.DoesNotExist, MarginPlan.DoesNotExist) as exc:
         raise Http404 from exc  # an unknown id (or another seller's) is a 404, not the ORM's message
     except ValidationError as exc:
@@ -123,8 +126,10 @@ def overview(request):
 
     current, form = _settings_form(request)
     if request.method == "POST" and form.is_valid():
-        current.return_window_days, current.minimum_payout = form.cleaned_data["return_window_days"], form.cleaned_data["minimum_payout"]
-        current.save()
+        from commissions.services.accrual import settlement_settings_save
+
+        settlement_settings_save(return_window_days=form.cleaned_data["return_window_days"],
+                                 minimum_payout=form.cleaned_data["minimum_payout"], actor=request.user)
         messages.success(request, _("Settlement settings saved. They apply to lines accrued and statements closed from now on."))
         return redirect("commissions:index")
     return render(request, "commissions/overview.html", {

@@ -6,11 +6,11 @@ import logging
 from functools import partial
 
 import httpx
-from django.conf import settings
 from django.db import transaction
 
 from connectors.models import AccountStatus, ChannelAccount, ChannelListing, Platform
 from connectors.services.accounts import endpoints_for
+from erp.outbound import OutboundRefused, outbound_client, sandbox_url
 
 log = logging.getLogger("fanout.connectors")
 
@@ -25,7 +25,7 @@ def demo_channels_seed(*, webhook_base_url: str) -> int:
     """Returns the number of shops (re)connected; 0 when no sandbox is configured or reachable."""
     from inventory.models import SKU
 
-    sandbox = (settings.FANOUT_PLATFORM_SANDBOX_URL or "").rstrip("/")
+    sandbox = sandbox_url()
     if not sandbox:
         return 0
     skus = list(SKU.objects.filter(is_active=True).select_related("product").order_by("code"))
@@ -33,9 +33,9 @@ def demo_channels_seed(*, webhook_base_url: str) -> int:
                 .exclude(status=AccountStatus.DISCONNECTED)}
     listed = {Platform.TIKTOK_SHOP: skus, Platform.SHOPIFY: skus[:15], Platform.AMAZON: skus[:10]}
     try:
-        with httpx.Client(base_url=sandbox, timeout=10) as http:
+        with outbound_client(base_url=sandbox, timeout=10) as http:
             made = [_seed_one(http, platform, accounts.get(platform), listed[platform], webhook_base_url) for platform in DEMO_SHOPS]
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, OutboundRefused) as exc:
         log.warning("platform sandbox at %s not reachable (%s); the demo has no connected shops", sandbox, exc)
         return 0
     from connectors import tasks

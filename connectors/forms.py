@@ -27,7 +27,14 @@ class ConnectForm(forms.Form):
             del self.fields["use_sandbox"]
 
     def clean_shop_id(self):
-        return self.cleaned_data["shop_id"].strip().lower() if self.data.get("platform") == Platform.SHOPIFY else self.cleaned_data["shop_id"].strip()
+        from connectors.clients.shopify import shopify_domain_valid
+
+        if self.data.get("platform") != Platform.SHOPIFY:
+            return self.cleaned_data["shop_id"].strip()
+        domain = self.cleaned_data["shop_id"].strip().lower()
+        if not shopify_domain_valid(domain):
+            raise forms.ValidationError(_("Enter the shop's myshopify.com domain, such as example.myshopify.com."))
+        return domain
 
     def clean(self):
         data = super().clean()

@@ -1,8 +1,6 @@
 import json
 import logging
 
-from axes.helpers import get_client_ip_address
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
@@ -19,6 +17,8 @@ from connectors.forms import ConnectForm, EventFilterForm, ListingsImportForm, S
 from connectors.models import ChannelAccount, InboxStatus, WebhookEvent
 from connectors.services.stock_sync import stock_reconcile_later
 from erp.ids import ids as id_list
+from erp.outbound import sandbox_url
+from erp.throttle import client_ip
 from erp.redirects import redirect_next
 
 log = logging.getLogger("fanout.connectors.webhooks")
@@ -45,8 +45,8 @@ def _raw_body(request) -> bytes | None:
 
 
 def _client_ip(request) -> str:
-    """The sender's address as the sign-in lockout sees it (behind a proxy: as configured for axes)."""
-    return get_client_ip_address(request) or ""
+    """The sender's address, by the one rule (X-Forwarded-For only through FANOUT_TRUSTED_PROXIES)."""
+    return client_ip(request) or ""
 
 
 @csrf_exempt
@@ -79,12 +79,12 @@ def index(request):
         "accounts": selectors.accounts_overview(),
         "events": WebhookEvent.objects.select_related("account").order_by("-received_at", "-pk")[:10],
         "rejections": rejections,
-        "sandbox_url": settings.FANOUT_PLATFORM_SANDBOX_URL,
+        "sandbox_url": sandbox_url(),
     })
 
 
 def connect(request):
-    form = ConnectForm(request.POST if request.method == "POST" else None, sandbox_available=bool(settings.FANOUT_PLATFORM_SANDBOX_URL))
+    form = ConnectForm(request.POST if request.method == "POST" else None, sandbox_available=bool(sandbox_url()))
     if request.method == "POST" and form.is_valid():
         try:
             account = services.account_connect(data=services.AccountInput(**form.cleaned_data), actor=request.user)

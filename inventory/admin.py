@@ -8,6 +8,16 @@ class CategoryAdmin(admin.ModelAdmin):
     list_display = ("name", "marketplace_fee_rate")
     search_fields = ("name",)
 
+    def save_model(self, request, obj, form, change):
+        """The marketplace fee is a money setting: its changes are audited with who made them."""
+        from accounts.services import audit_record
+
+        before = Category.objects.filter(pk=obj.pk).values_list("marketplace_fee_rate", flat=True).first() if change else None
+        super().save_model(request, obj, form, change)
+        if before != obj.marketplace_fee_rate:
+            audit_record(actor=request.user, verb="category.fee_rate_changed", target=obj, data={
+                "name": obj.name, "from": f"{before}" if before is not None else "—", "to": f"{obj.marketplace_fee_rate}"})
+
 
 class SupplierAdmin(admin.ModelAdmin):
     list_display = ("name", "lead_time_days", "currency", "email", "is_active")

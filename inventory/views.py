@@ -137,17 +137,18 @@ _IMPORT_MAX_BYTES = 5 * 1024 * 1024
 def sku_import(request):
     """GET: upload form. POST with a file: preview (rows to create/update, every error).
     POST with `apply`: apply the previewed file (kept in the session), all or nothing."""
+    from accounts.modules import Duty
     from erp.csvutil import upload_text
     from inventory.services.catalog_csv import COLUMNS, sku_csv_apply, sku_csv_parse
 
-    context = {"columns": COLUMNS}
+    context = {"columns": COLUMNS, "may_set_prices": request.user.has_duty(Duty.MONEY_SETTINGS)}
     if request.method == "POST" and request.POST.get("apply"):
         text = request.session.get("sku_import_text")
         if not text:
             messages.error(request, _("Upload the file again; the preview expired."))
             return redirect("inventory:sku_import")
         try:
-            preview = sku_csv_apply(text=text)
+            preview = sku_csv_apply(text=text, actor=request.user)
         except InventoryError as exc:
             messages.error(request, str(exc))
             return redirect("inventory:sku_import")
@@ -159,7 +160,7 @@ def sku_import(request):
         if error:
             messages.error(request, error)
         else:
-            preview = sku_csv_parse(text=text)
+            preview = sku_csv_parse(text=text, actor=request.user)
             if not preview.errors:
                 request.session["sku_import_text"] = text
             context.update({"preview": preview, "sample": preview.rows[:20]})

@@ -35,7 +35,11 @@ def exchange_rates(request):
     base = seller_base_currency()
     form = RateForm(request.POST if request.POST.get("action") == "add" else None, base=base,
                     initial={"rate_date": business_today(), "currency": "CNY" if base != "CNY" else "USD"})
-    context = {"base": base, "columns": CSV_COLUMNS}
+    from accounts.modules import Duty, Module
+
+    # Only money-settings roles may post here (ModulePermissionMiddleware); Finance reaches it from Fees.
+    context = {"base": base, "columns": CSV_COLUMNS, "can_edit": request.user.has_duty(Duty.MONEY_SETTINGS),
+               "back_to_fees": not request.user.can_use(Module.INVENTORY)}
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "add" and form.is_valid():

@@ -16,7 +16,6 @@ import logging
 import random
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -189,8 +188,10 @@ def demo_live_orders_seed(*, count: int = 24, seed: int = 9) -> int:
     from connectors.models import AccountStatus, ChannelAccount, ChannelListing, Platform
     from orders.services.channels import tiktok_order_sync
 
+    from erp.outbound import sandbox_url
+
     account = ChannelAccount.objects.filter(platform=Platform.TIKTOK_SHOP, status=AccountStatus.CONNECTED).order_by("pk").first()
-    if account is None or Order.objects.filter(account=account, placed_at__gte=timezone.now() - timedelta(days=1)).exists():
+    if account is None or not sandbox_url() or Order.objects.filter(account=account, placed_at__gte=timezone.now() - timedelta(days=1)).exists():
         return 0
     rng = random.Random(seed)
     items = list(ChannelListing.objects.filter(account=account).values_list("external_sku_id", flat=True).order_by("pk"))
@@ -205,16 +206,17 @@ def demo_live_orders_seed(*, count: int = 24, seed: int = 9) -> int:
 def demo_order_place(*, silent: bool = False) -> str | None:
     """One buyer order on the sandbox TikTok shop (the sandbox sends the webhook unless silent)."""
     from connectors.models import AccountStatus, ChannelAccount, ChannelListing, Platform
+    from erp.outbound import sandbox_url
 
     account = ChannelAccount.objects.filter(platform=Platform.TIKTOK_SHOP, status=AccountStatus.CONNECTED).order_by("pk").first()
-    if account is None:
+    if account is None or not sandbox_url():
         return None
     items = list(ChannelListing.objects.filter(account=account).values_list("external_sku_id", flat=True).order_by("pk"))
     return _sandbox_order(account, random.Random(), items, silent=silent) if items else None
 
 
 def _sandbox_order(account, rng, items, *, silent: bool, bad: str | None = None) -> str:
-    import httpx
+    from erp.outbound import outbound_http, sandbox_url
 
     zip_code = rng.choice(ZIPS)
     lines = [{"sku_id": item, "quantity": rng.choice([1, 1, 1, 2]), "price": f"{rng.choice([12.99, 18.99, 24.99, 29.99])}"}
@@ -224,8 +226,7 @@ def _sandbox_order(account, rng, items, *, silent: bool, bad: str | None = None)
     address = {"name": rng.choice(NAMES), "address_line1": f"{rng.randrange(1, 9999)} Main St", "postal_code": zip_code, "region_code": "US"}
     if bad == "address":
         address["postal_code"] = "00000"
-    sandbox = settings.FANOUT_PLATFORM_SANDBOX_URL.rstrip("/")
-    response = httpx.post(f"{sandbox}/_sandbox/tiktok/{account.shop_id}/orders", json={"lines": lines, "address": address, "silent": silent},
-                          timeout=10)
+    response = outbound_http().post(f"{sandbox_url()}/_sandbox/tiktok/{account.shop_id}/orders",
+                                    json={"lines": lines, "address": address, "silent": silent}, timeout=10)
     response.raise_for_status()
     return response.json()["order_id"]

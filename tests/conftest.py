@@ -65,12 +65,13 @@ def committed(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def worker(committed, tmp_path):
-    """A real Celery worker process on a queue of its own; tasks sent by the test go to it."""
+def worker(committed, tmp_path, sandbox_server):
+    """A real Celery worker process on a queue of its own; tasks sent by the test go to it. It
+    may call the platform sandbox (the outbound guard allows that origin only when it is named)."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     mail_dir = tmp_path / "mail"
     env = subprocess_env(
-        CELERY_DEFAULT_QUEUE=queue,
+        CELERY_DEFAULT_QUEUE=queue, FANOUT_PLATFORM_SANDBOX_URL=sandbox_server[0],
         DJANGO_EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         DJANGO_EMAIL_FILE_PATH=str(mail_dir),
         FANOUT_SITE_URL="http://localhost:8000",

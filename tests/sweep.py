@@ -82,7 +82,13 @@ PUBLIC_NAME_PATTERNS = {re.compile(r"(^|:)health\w*$"): "health check for load b
 MIDDLEWARE_PATHS = ("health/",)
 WEBHOOKS = {"webhook_tiktok", "webhook_shopify"}
 # Changes only some roles of a module may make (the page itself is open to the module).
-ROLE_RESTRICTED_POSTS = {"creators:policy": {Role.OWNER, Role.MANAGER}}
+_MONEY = {Role.OWNER, Role.MANAGER, Role.FINANCE}  # prices, rates, fees, margin plans
+_INTEGRATIONS = {Role.OWNER, Role.MANAGER}  # 3PL addresses and keys, shop connections
+ROLE_RESTRICTED_POSTS = {"creators:policy": {Role.OWNER, Role.MANAGER}, "inventory:fx": _MONEY, "inventory:fx_export": _MONEY, "commissions:index": _MONEY,
+                         "commissions:fees": _MONEY, "commissions:fee_end": _MONEY, "commissions:margin_plan_end": _MONEY,
+                         "warehouses:fulfilment": _INTEGRATIONS, "channels:connect": _INTEGRATIONS}
+# Pages a role may use outside its modules: Finance keeps the exchange rates (under Inventory).
+ALSO_OPEN_TO = {"inventory:fx": {Role.FINANCE}, "inventory:fx_export": {Role.FINANCE}}
 # Rows written on any request, by design: the session store and django-axes' bookkeeping.
 IGNORED_TABLES = {"django_session", "axes_accessattempt", "axes_accesslog", "axes_accessfailurelog"}
 LOGIN_PATHS = ("/login/", "/portal/login/", "/admin/login/")
@@ -458,7 +464,7 @@ def may_open(identity: str, route: Route, method: str) -> bool:
         return False
     if route.area == "admin":
         return identity == Role.OWNER
-    if route.module and route.module not in modules_for_role(identity):
+    if route.module and route.module not in modules_for_role(identity) and identity not in ALSO_OPEN_TO.get(route.name, ()):
         return False
     if method == "post" and route.name in ROLE_RESTRICTED_POSTS and identity not in ROLE_RESTRICTED_POSTS[route.name]:
         return False

@@ -160,7 +160,12 @@ def test_exchange_rates_page_adds_a_rate_and_exports_csv_with_an_optional_bom(sh
     excel = client.get("/inventory/exchange-rates.csv?excel=1")
     assert plain.content.startswith(b"date,currency,rate")
     assert excel.content.startswith("\ufeff".encode()) and b"2026-11-20,CNY,7.1" in excel.content
-    assert client_for(alpha, make_user(alpha, role=Role.FINANCE)).get("/inventory/exchange-rates/").status_code == 403
+    # Rates are a money setting (issue 23): Finance keeps them too; Warehouse staff may look, not change; Analysts see nothing.
+    assert client_for(alpha, make_user(alpha, role=Role.FINANCE)).get("/inventory/exchange-rates/").status_code == 200
+    warehouse = client_for(alpha, make_user(alpha, role=Role.WAREHOUSE))
+    assert "Only Finance, Managers and Owners" in warehouse.get("/inventory/exchange-rates/").content.decode()
+    assert warehouse.post("/inventory/exchange-rates/", {"action": "add", "rate_date": "2026-11-21", "currency": "CNY", "rate": "1"}).status_code == 403
+    assert client_for(alpha, make_user(alpha, role=Role.ANALYST)).get("/inventory/exchange-rates/").status_code == 403
 
 
 # ---------------------------------------------------------------- deadlines

@@ -27,7 +27,8 @@ class FulfilmentForm(forms.Form):
     threepl_url = forms.URLField(label=_("3PL API address"), required=False, assume_scheme="https",
                                  help_text=_("Its order API, e.g. https://api.example-3pl.com/v1; shipments are sent to /orders."))
     threepl_api_key = forms.CharField(label=_("3PL API key"), required=False, widget=forms.PasswordInput(render_value=False),
-                                      help_text=_("Stored encrypted. Leave empty to keep the current key."))
+                                      help_text=_("Stored encrypted and sent only to the host it was entered for. Leave empty to keep "
+                                                                  "the current key while the address stays on the same host."))
 
     def __init__(self, *args, **kwargs):
         from warehouses.models import Fulfilment

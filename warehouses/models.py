@@ -30,6 +30,8 @@ class Warehouse(models.Model):
                                   db_default=Fulfilment.IN_HOUSE)
     threepl_url = models.URLField(_("3PL API address"), blank=True, db_default="")
     threepl_api_key = EncryptedTextField(_("3PL API key"), blank=True, db_default="")
+    # "host:port" the key was entered for (erp.outbound.endpoint_host): it is never sent anywhere else.
+    threepl_key_host = models.CharField(_("3PL API key entered for"), max_length=270, blank=True, db_default="")
 
     class Meta:
         verbose_name = _("warehouse")

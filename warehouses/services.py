@@ -55,24 +55,44 @@ def warehouse_delete(*, warehouse_id: int) -> None:
 
 
 @transaction.atomic
-def warehouse_fulfilment_set(*, warehouse_id: int, fulfilment: str, threepl_url: str = "", threepl_api_key: str = "") -> Warehouse:
+def warehouse_fulfilment_set(*, warehouse_id: int, fulfilment: str, threepl_url: str = "", threepl_api_key: str = "",
+                             actor=None) -> Warehouse:
     """Who works this warehouse's shipments: our team in Fanout's queue, or a 3PL through its API
-    (address and key required; an empty key keeps the stored one). Shipments already created
-    stay where they are; new ones follow the new setting."""
+    (address and key required). The address must pass the outbound guard (erp/outbound.py). An
+    empty key keeps the stored one only while the address stays on the host the key was entered
+    for: a key never goes to a host it was not entered for. Shipments already created stay where
+    they are; new ones follow the new setting. Audited with the actor (never the key)."""
+    from accounts.services import audit_record
+    from erp.outbound import endpoint_host, outbound_url_problem
     from warehouses.models import Fulfilment
 
     warehouse = Warehouse.objects.select_for_update().get(pk=warehouse_id)
+    before = {"fulfilment": warehouse.fulfilment, "url": warehouse.threepl_url, "key_host": warehouse.threepl_key_host}
     warehouse.fulfilment = fulfilment
+    key_entered = bool((threepl_api_key or "").strip())
     if fulfilment == Fulfilment.THREEPL:
         warehouse.threepl_url = (threepl_url or warehouse.threepl_url).strip()
-        warehouse.threepl_api_key = (threepl_api_key or warehouse.threepl_api_key).strip()
+        host = endpoint_host(warehouse.threepl_url)
         errors = {}
         if not warehouse.threepl_url:
             errors["threepl_url"] = _("enter the 3PL's API address")
-        if not warehouse.threepl_api_key:
+        elif problem := outbound_url_problem(warehouse.threepl_url):
+            errors["threepl_url"] = problem
+        if key_entered:
+            warehouse.threepl_api_key, warehouse.threepl_key_host = threepl_api_key.strip(), host
+        elif not warehouse.threepl_api_key:
             errors["threepl_api_key"] = _("enter the 3PL's API key")
+        elif warehouse.threepl_key_host != host and "threepl_url" not in errors:
+            errors["threepl_api_key"] = _("the address is on a new host (%(host)s); enter the 3PL's API key for it again "
+                                          "(the stored key was entered for %(old)s and is never sent anywhere else)") % {
+                "host": host, "old": warehouse.threepl_key_host or _("another address")}
         if errors:
             raise ValidationError(errors)
     warehouse.full_clean()
-    warehouse.save(update_fields=["fulfilment", "threepl_url", "threepl_api_key"])
+    warehouse.save(update_fields=["fulfilment", "threepl_url", "threepl_api_key", "threepl_key_host"])
+    after = {"fulfilment": warehouse.fulfilment, "url": warehouse.threepl_url, "key_host": warehouse.threepl_key_host}
+    if after != before or key_entered:
+        audit_record(actor=actor, verb="warehouse.fulfilment_changed", target=warehouse, data={
+            "code": warehouse.code, "fulfilment": warehouse.fulfilment, "from_url": before["url"], "to_url": warehouse.threepl_url,
+            "key": "replaced" if key_entered else "kept"})
     return warehouse

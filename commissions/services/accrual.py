@@ -33,6 +33,23 @@ def settlement_settings() -> SettlementSettings:
     return settings
 
 
+@transaction.atomic
+def settlement_settings_save(*, return_window_days: int, minimum_payout: Decimal, actor=None) -> SettlementSettings:
+    """Change the return window and the minimum payout (lines accrued and statements closed from
+    now on follow them); audited with the actor when something changed."""
+    from accounts.services import audit_record
+
+    current = SettlementSettings.objects.select_for_update().get(pk=settlement_settings().pk)
+    if (current.return_window_days, current.minimum_payout) == (return_window_days, minimum_payout):
+        return current
+    current.return_window_days, current.minimum_payout = return_window_days, minimum_payout
+    current.full_clean()
+    current.save()
+    audit_record(actor=actor, verb="settlement_settings.changed", target=current, data={
+        "return_window_days": return_window_days, "minimum_payout": str(minimum_payout)})
+    return current
+
+
 @dataclass(frozen=True)
 class AccrualResult:
     lines: int

@@ -44,10 +44,25 @@ def _rate_problem(value: Decimal, field: str) -> dict:
     return {}
 
 
+def percent(rate) -> str:
+    """A rate (a fraction) as the audit log and pages name it: 0.0650 → "6.5%"."""
+    return f"{format((Decimal(rate) * 100).normalize(), 'f')}%"
+
+
+def _schedule_facts(schedule: FeeSchedule) -> dict:
+    return {"channel": schedule.get_channel_display(), "category": schedule.category.name if schedule.category_id else "",
+            "valid_from": schedule.valid_from.isoformat(), "valid_to": schedule.valid_to.isoformat() if schedule.valid_to else "",
+            "marketplace": percent(schedule.marketplace_fee_rate), "payment": percent(schedule.payment_fee_rate),
+            "refund_admin": percent(schedule.refund_admin_fee_rate), "shipping": str(schedule.shipping_estimate)}
+
+
 @transaction.atomic
-def fee_schedule_save(data: FeeInput) -> FeeSchedule:
-    """Add a dated schedule. Refused, with nothing saved, when a rate is outside 0–100%, the
-    dates are backwards, or it overlaps a schedule of the same channel and category."""
+def fee_schedule_save(data: FeeInput, *, actor=None) -> FeeSchedule:
+    """Add a dated schedule, audited with the actor. Refused, with nothing saved, when a rate is
+    outside 0–100%, the dates are backwards, or it overlaps a schedule of the same channel and
+    category."""
+    from accounts.services import audit_record
+
     errors = {}
     for field in ("marketplace_fee_rate", "payment_fee_rate", "refund_admin_fee_rate"):
         errors |= _rate_problem(getattr(data, field), field)
@@ -77,12 +92,17 @@ def fee_schedule_save(data: FeeInput) -> FeeSchedule:
     )
     schedule.full_clean()
     schedule.save()
+    audit_record(actor=actor, verb="fee_schedule.created", target=schedule, data=_schedule_facts(schedule))
     return schedule
 
 
 @transaction.atomic
-def fee_schedule_end(*, schedule_id: int, last_day: date) -> FeeSchedule:
-    return dated_end(FeeSchedule.objects.select_for_update().get(pk=schedule_id), last_day)
+def fee_schedule_end(*, schedule_id: int, last_day: date, actor=None) -> FeeSchedule:
+    from accounts.services import audit_record
+
+    schedule = dated_end(FeeSchedule.objects.select_for_update(of=("self",)).select_related("category").get(pk=schedule_id), last_day)
+    audit_record(actor=actor, verb="fee_schedule.ended", target=schedule, data=_schedule_facts(schedule))
+    return schedule
 
 
 def first_overlap(dated, valid_from: date, valid_to: date | None):

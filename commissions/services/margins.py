@@ -44,11 +44,21 @@ class PlanInput:
     note: str = ""
 
 
+def _plan_facts(plan: MarginPlan) -> dict:
+    from commissions.services.fees import percent
+
+    return {"handle": plan.creator.handle, "discount": percent(plan.discount_rate), "valid_from": plan.valid_from.isoformat(),
+            "valid_to": plan.valid_to.isoformat() if plan.valid_to else ""}
+
+
 @transaction.atomic
-def margin_plan_save(data: PlanInput) -> MarginPlan:
+def margin_plan_save(data: PlanInput, *, actor=None) -> MarginPlan:
     """Add a dated plan. Refused, with nothing saved, for a buyer who is not a distributor or
     wholesale buyer, a discount outside 0–100%, backwards dates, or an overlap with the buyer's
-    other plans (checked under a lock, so two overlapping saves cannot both pass)."""
+    other plans (checked under a lock, so two overlapping saves cannot both pass). Audited with
+    the actor."""
+    from accounts.services import audit_record
+
     errors = {}
     if data.creator is None:
         errors["creator"] = _("choose a distributor")
@@ -69,13 +79,19 @@ def margin_plan_save(data: PlanInput) -> MarginPlan:
         until = clash.valid_to.isoformat() if clash.valid_to else _("until further notice")
         raise ValidationError({"valid_from": _("overlaps @%(handle)s's plan from %(start)s to %(end)s; end that one first or pick other dates") % {
             "handle": data.creator.handle, "start": clash.valid_from.isoformat(), "end": until}})
-    return MarginPlan.objects.create(creator=data.creator, discount_rate=data.discount_rate, valid_from=data.valid_from,
+    plan = MarginPlan.objects.create(creator=data.creator, discount_rate=data.discount_rate, valid_from=data.valid_from,
                                      valid_to=data.valid_to, note=data.note)
+    audit_record(actor=actor, verb="margin_plan.created", target=plan, data=_plan_facts(plan))
+    return plan
 
 
 @transaction.atomic
-def margin_plan_end(*, plan_id: int, last_day: date) -> MarginPlan:
-    return dated_end(MarginPlan.objects.select_for_update().get(pk=plan_id), last_day)
+def margin_plan_end(*, plan_id: int, last_day: date, actor=None) -> MarginPlan:
+    from accounts.services import audit_record
+
+    plan = dated_end(MarginPlan.objects.select_for_update(of=("self",)).select_related("creator").get(pk=plan_id), last_day)
+    audit_record(actor=actor, verb="margin_plan.ended", target=plan, data=_plan_facts(plan))
+    return plan
 
 
 def plan_prices(*, creator, codes: list[str], currency: str, on: date) -> tuple[dict[str, Decimal], dict[str, str]]:

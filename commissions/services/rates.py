@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Q
 
 from commissions.models import ProductCommissionRate
@@ -29,6 +30,21 @@ def commission_rate_for(*, creator, product_id: int | None, on: date) -> Rate:
 
     terms = creator_terms(creator, on)
     return Rate(terms.commission_rate or Decimal(0), "tier" if terms.commission_rate is not None else "")
+
+
+@transaction.atomic
+def product_rate_save(*, product, rate: Decimal, valid_from: date, valid_to: date | None = None, actor=None) -> ProductCommissionRate:
+    """A dated commission rate for every creator selling `product` (a fraction), audited with the actor."""
+    from accounts.services import audit_record
+    from commissions.services.fees import percent
+
+    saved = ProductCommissionRate(product=product, rate=rate, valid_from=valid_from, valid_to=valid_to)
+    saved.full_clean()
+    saved.save()
+    audit_record(actor=actor, verb="product_rate.created", target=saved, data={
+        "product": product.title, "rate": percent(rate), "valid_from": valid_from.isoformat(),
+        "valid_to": valid_to.isoformat() if valid_to else ""})
+    return saved
 
 
 def terms_ctes(source: str) -> str:

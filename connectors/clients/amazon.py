@@ -6,6 +6,7 @@ from urllib.parse import quote
 from django.utils import timezone
 
 from connectors.clients.base import ApiClient, ChannelAuthError, ChannelRequestError, ChannelTokenError, StockItem, Tokens
+from erp.outbound import reply_text
 
 LISTINGS = "/listings/2021-08-01/items"
 
@@ -21,7 +22,7 @@ class AmazonClient(ApiClient):
         })
         data = self.json_of(response)
         if response.status_code != 200 or "access_token" not in data:
-            raise ChannelAuthError(f"Amazon refused the token refresh: {data.get('error_description') or data.get('error')}",
+            raise ChannelAuthError(f"Amazon refused the token refresh: {reply_text(data.get('error_description')) or reply_text(data.get('error'))}",
                                    platform=self.platform, status=response.status_code)
         return Tokens(data["access_token"], timezone.now() + timedelta(seconds=int(data.get("expires_in", 3600))))
 
@@ -42,7 +43,8 @@ class AmazonClient(ApiClient):
 
     @staticmethod
     def _errors(data: dict) -> str:
-        return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in data.get("errors") or []) or "error"
+        errors = [e for e in data.get("errors") or [] if isinstance(e, dict)][:3] if isinstance(data.get("errors"), list) else []
+        return reply_text("; ".join(f"{reply_text(e.get('code'), limit=40)}: {reply_text(e.get('message'))}" for e in errors), limit=300) or "error"
 
     def _listing_path(self, seller_sku: str) -> str:
         return f"{LISTINGS}/{quote(self.account.shop_id, safe='')}/{quote(seller_sku, safe='')}"
@@ -93,8 +95,8 @@ class AmazonClient(ApiClient):
                 refused[item.external_sku_id] = str(exc)
                 continue
             if result.get("status") != "ACCEPTED":
-                issues = "; ".join(i.get("message", "") for i in result.get("issues") or [])
-                refused[item.external_sku_id] = f"Amazon: listing update {result.get('status')}: {issues}"
+                issues = "; ".join(reply_text(i.get("message")) for i in (result.get("issues") or [])[:3] if isinstance(i, dict))
+                refused[item.external_sku_id] = f"Amazon: listing update {reply_text(result.get('status'), limit=20)}: {reply_text(issues, limit=300)}"
         return refused
 
     def stock_read(self, items: list[StockItem]) -> dict[str, int]:

@@ -2,7 +2,6 @@
 backoff for transient failures only (connection errors, timeouts, 5xx, 429 — honouring
 Retry-After), token refresh ahead of expiry and once more on an auth failure, and one family of
 errors that say which platform failed and why."""
-import functools
 import logging
 import random
 import time
@@ -12,6 +11,8 @@ from datetime import datetime, timedelta
 import httpx
 from django.conf import settings
 from django.utils import timezone
+
+from erp.outbound import OutboundRefused, outbound_http, reply_summary
 
 log = logging.getLogger("fanout.connectors")
 
@@ -72,28 +73,21 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
         return None
 
 
-@functools.cache
-def _shared_http() -> httpx.Client:
-    """One connection pool per process: creating an httpx client (its TLS context) costs ~25 ms,
-    more than a sandbox call. httpx clients are safe to share between threads."""
-    return httpx.Client(timeout=httpx.Timeout(settings.FANOUT_CHANNEL_TIMEOUT_S, connect=5.0))
-
-
 class ApiClient:
     platform = ""
     # Refresh this long before the platform says the token expires.
     refresh_margin = timedelta(minutes=5)
 
-    def __init__(self, account, *, on_tokens=None, http: httpx.Client | None = None):
+    def __init__(self, account, *, on_tokens=None):
         self.account = account
         self.on_tokens = on_tokens
         self.max_attempts = settings.FANOUT_CHANNEL_MAX_ATTEMPTS
         self.backoff_base = settings.FANOUT_CHANNEL_BACKOFF_S
-        self.http = http or _shared_http()
+        # Every request goes through the outbound guard (erp/outbound.py), one pool per process.
+        self.http = outbound_http()
 
     def close(self) -> None:
-        if self.http is not _shared_http():
-            self.http.close()
+        pass  # the shared pool stays open
 
     def __enter__(self):
         return self
@@ -109,16 +103,22 @@ class ApiClient:
             delay = self.backoff_base * (2 ** (attempt - 1)) * (1 + random.random() / 2)
             try:
                 response = self.http.request(method, url, **kwargs)
+            except OutboundRefused as exc:
+                raise ChannelRequestError(f"{self.platform}: {exc}", platform=self.platform) from None
             except httpx.TimeoutException as exc:
                 last_error = ChannelTransientError(f"{self.platform}: timed out calling {url}", platform=self.platform)
                 log.warning("%s attempt %s: %s", self.platform, attempt, exc)
             except httpx.TransportError as exc:
-                last_error = ChannelTransientError(f"{self.platform}: cannot reach {url} ({exc})", platform=self.platform)
+                last_error = ChannelTransientError(f"{self.platform}: cannot reach {url} ({type(exc).__name__})", platform=self.platform)
                 log.warning("%s attempt %s: %s", self.platform, attempt, exc)
             else:
                 if response.status_code == 429:
                     last_error = ChannelRateLimited(f"{self.platform}: rate limited (HTTP 429)", platform=self.platform, status=429)
                     delay = _retry_after_seconds(response) or delay
+                elif 300 <= response.status_code < 400:
+                    raise ChannelRequestError(
+                        f"{self.platform}: {reply_summary(response.status_code)}, a redirect; Fanout does not follow redirects",
+                        platform=self.platform, status=response.status_code)
                 elif response.status_code >= 500:
                     last_error = ChannelTransientError(
                         f"{self.platform}: HTTP {response.status_code} from {url}", platform=self.platform, status=response.status_code
@@ -136,7 +136,7 @@ class ApiClient:
             data = response.json()
         except ValueError as exc:
             raise ChannelResponseError(
-                f"{self.platform}: HTTP {response.status_code} with a body that is not JSON ({response.text[:80]!r})",
+                f"{self.platform}: HTTP {response.status_code} with a body that is not JSON",
                 platform=self.platform, status=response.status_code,
             ) from exc
         if not isinstance(data, dict):

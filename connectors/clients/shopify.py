@@ -3,6 +3,7 @@ arrives either as HTTP 429 or as a THROTTLED error in a 200 answer, and both are
 import base64
 import hashlib
 import hmac
+import re
 import time
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from connectors.clients.base import (
     ApiClient, ChannelAuthError, ChannelRateLimited, ChannelRequestError, ChannelTokenError, StockItem, Tokens,
 )
 from erp.ids import whole
+from erp.outbound import reply_summary, reply_text
 
 API_VERSION = "2025-01"
 BATCH = 250  # inventorySetQuantities takes at most 250 quantities per call
@@ -62,9 +64,26 @@ mutation Fulfil($fulfillment: FulfillmentInput!) {
 SHOP = "query { shop { name myshopifyDomain } }"
 
 
+# A shop's permanent domain: <name>.myshopify.com, the name in lower-case letters, digits and hyphens.
+SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\.myshopify\.com")
+
+
+def shopify_domain_valid(domain: str) -> bool:
+    """Whether `domain` is a myshopify.com shop domain (it becomes the API host, so nothing else is)."""
+    return bool(SHOP_DOMAIN.fullmatch(domain or ""))
+
+
 def shopify_webhook_signature(*, secret: str, raw_body: bytes) -> str:
     """`X-Shopify-Hmac-Sha256`: base64 of HMAC-SHA256(secret, raw body)."""
     return base64.b64encode(hmac.new(secret.encode(), raw_body, hashlib.sha256).digest()).decode()
+
+
+def error_messages(errors) -> str:
+    """The `message` fields of GraphQL `errors` / `userErrors` (a list, or one string), fit to show."""
+    if isinstance(errors, str):
+        return reply_text(errors)
+    items = errors if isinstance(errors, list) else []
+    return reply_text("; ".join(reply_text(e.get("message")) for e in items[:3] if isinstance(e, dict)), limit=300)
 
 
 class ShopifyClient(ApiClient):
@@ -91,7 +110,7 @@ class ShopifyClient(ApiClient):
         })
         data = self.json_of(response)
         if response.status_code != 200 or "access_token" not in data:
-            raise ChannelAuthError(f"Shopify refused the token refresh: {data.get('error_description') or data.get('error')}",
+            raise ChannelAuthError(f"Shopify refused the token refresh: {reply_text(data.get('error_description')) or reply_text(data.get('error'))}",
                                    platform=self.platform, status=response.status_code)
         now = timezone.now()
         return Tokens(
@@ -110,13 +129,13 @@ class ShopifyClient(ApiClient):
                                            platform=self.platform, status=response.status_code)
                 data = self.json_of(response)
                 errors = data.get("errors") or []
-                if isinstance(errors, list) and any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
+                if isinstance(errors, list) and any(isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
                     if attempt == self.max_attempts:
                         raise ChannelRateLimited("Shopify: query cost budget exhausted (THROTTLED)", platform=self.platform)
                     time.sleep(min(self.backoff_base * 2 ** (attempt - 1), settings.FANOUT_CHANNEL_MAX_BACKOFF_S))
                     continue
                 if errors or response.status_code >= 400:
-                    raise ChannelRequestError(f"Shopify: {errors or response.text[:200]}", platform=self.platform,
+                    raise ChannelRequestError(f"Shopify: {error_messages(errors) or reply_summary(response.status_code)}", platform=self.platform,
                                               status=response.status_code)
                 return data.get("data") or {}
             raise AssertionError("unreachable")
@@ -152,7 +171,7 @@ class ShopifyClient(ApiClient):
             "trackingInfo": {"company": company, "number": number, "url": url}, "notifyCustomer": True,
         }})["fulfillmentCreate"]
         if result.get("userErrors"):
-            raise ChannelRequestError(f"Shopify: {result['userErrors']}", platform=self.platform)
+            raise ChannelRequestError(f"Shopify: {error_messages(result['userErrors'])}", platform=self.platform)
         return result["fulfillment"]
 
     # ---------------------------------------------------------------- stock sync
@@ -206,5 +225,5 @@ class ShopifyClient(ApiClient):
                 if error.get("code") == "COMPARE_QUANTITY_STALE":
                     stale.append(item)
                 else:
-                    refused[item.external_sku_id] = f"Shopify: {error.get('message')}"
+                    refused[item.external_sku_id] = f"Shopify: {reply_text(error.get('message'))}"
         return stale

@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timezone as dt_timezone
 
 from connectors.clients.base import ApiClient, ChannelAuthError, ChannelRequestError, ChannelTokenError, StockItem, Tokens
+from erp.outbound import reply_text
 
 # TikTok's common error codes: a token that is invalid or expired (refresh may help), and a
 # signature or app key that is refused (our credentials are wrong; refreshing will not help).
@@ -50,7 +51,7 @@ class TikTokShopClient(ApiClient):
         })
         data = self.json_of(response)
         if data.get("code") != 0:
-            raise ChannelAuthError(f"TikTok Shop refused the token refresh: {data.get('message')} (code {data.get('code')})",
+            raise ChannelAuthError(f"TikTok Shop refused the token refresh: {reply_text(data.get('message'))} (code {reply_text(str(data.get('code')), limit=20)})",
                                    platform=self.platform, code=data.get("code"))
         d = data.get("data") or {}
         return Tokens(d["access_token"], _from_unix(d.get("access_token_expire_in")),
@@ -70,7 +71,8 @@ class TikTokShopClient(ApiClient):
             code = data.get("code")
             if code == 0:
                 return data.get("data") or {}
-            message = f"TikTok Shop {path}: {data.get('message', 'error')} (code {code}, HTTP {response.status_code})"
+            message = (f"TikTok Shop {path}: {reply_text(data.get('message')) or 'error'} (code {reply_text(str(code), limit=20)}, "
+                       f"HTTP {response.status_code})")
             if code in TOKEN_ERROR_CODES:
                 raise ChannelTokenError(message, platform=self.platform, status=response.status_code, code=code)
             if code in CREDENTIAL_ERROR_CODES or response.status_code == 401:

@@ -5,7 +5,6 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -13,8 +12,10 @@ from django.utils.translation import gettext as _
 
 from accounts.services import audit_record
 from connectors.clients import ChannelAuthError, ChannelError, Tokens, client_class
+from connectors.clients.shopify import shopify_domain_valid
 from connectors.exceptions import ConnectorError
 from connectors.models import AccountStatus, ChannelAccount, ChannelListing, Platform
+from erp.outbound import OutboundRefused, outbound_url_check, sandbox_url
 
 log = logging.getLogger("fanout.connectors")
 
@@ -32,13 +33,23 @@ SANDBOX_ENDPOINTS = {
 
 
 def endpoints_for(*, platform: str, shop_id: str, sandbox: bool) -> tuple[str, str]:
-    """(API base URL, token URL) for a shop, on the real platform or on the local sandbox."""
+    """(API base URL, token URL) for a shop, on the real platform or on the local sandbox (only
+    where the outbound guard allows it: development). Both pass the outbound guard, else
+    ConnectorError. A Shopify shop must be named by its myshopify.com domain: it becomes the host."""
+    if platform == Platform.SHOPIFY and not shopify_domain_valid(shop_id):
+        raise ConnectorError(_("Enter the shop's myshopify.com domain, such as example.myshopify.com."))
     table = SANDBOX_ENDPOINTS if sandbox else PRODUCTION_ENDPOINTS
-    if sandbox and not settings.FANOUT_PLATFORM_SANDBOX_URL:
-        raise ConnectorError(_("No platform sandbox is configured (FANOUT_PLATFORM_SANDBOX_URL)."))
+    if sandbox and not sandbox_url():
+        raise ConnectorError(_("No platform sandbox is available on this server."))
     api, auth = table[platform]
-    values = {"shop": shop_id, "sandbox": (settings.FANOUT_PLATFORM_SANDBOX_URL or "").rstrip("/")}
-    return api.format(**values), auth.format(**values)
+    values = {"shop": shop_id, "sandbox": sandbox_url()}
+    urls = api.format(**values), auth.format(**values)
+    for url in urls:
+        try:
+            outbound_url_check(url)
+        except OutboundRefused as exc:
+            raise ConnectorError(str(exc)) from None
+    return urls
 
 
 def account_tokens_save(account: ChannelAccount, tokens: Tokens) -> None:
@@ -80,7 +91,7 @@ def account_connect(*, data: AccountInput, actor=None) -> ChannelAccount:
     encrypted). Nothing is stored when the platform refuses. Raises ConnectorError."""
     if data.platform not in Platform.values:
         raise ConnectorError(_("Unknown platform %(platform)s.") % {"platform": data.platform})
-    shop_id = data.shop_id.strip()
+    shop_id = data.shop_id.strip().lower() if data.platform == Platform.SHOPIFY else data.shop_id.strip()
     if ChannelAccount.objects.filter(platform=data.platform, shop_id=shop_id).exclude(status=AccountStatus.DISCONNECTED).exists():
         raise ConnectorError(_("This shop is already connected."))
     api_base_url, auth_url = endpoints_for(platform=data.platform, shop_id=shop_id, sandbox=data.use_sandbox)

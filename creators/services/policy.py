@@ -182,6 +182,11 @@ def tier_policy_save(*, bands: list[BandInput], effective_from: date, probation_
                  support_level=b.support_level)
         for b in bands
     ])
+    from accounts.services import audit_record
+
+    audit_record(actor=actor, verb="tier_policy.saved", target=policy, data={
+        "version": policy.version, "effective_from": effective_from.isoformat(),
+        "default_rates": {b.tier: str(b.default_rate) for b in bands}})
     return policy
 
 

@@ -70,6 +70,7 @@ def creator_save(*, creator: Creator | None = None, data: dict, confirm_outside_
     creator = creator or Creator()
     if not is_new:
         creator = Creator.objects.select_for_update().get(pk=creator.pk)
+    rate_before = creator.commission_rate_override
     for name in EDITABLE:
         if name in data:
             setattr(creator, name, data[name])
@@ -85,10 +86,23 @@ def creator_save(*, creator: Creator | None = None, data: dict, confirm_outside_
     except ValidationError as exc:
         raise CreatorError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
     creator.save()
+    if creator.commission_rate_override != rate_before:
+        _rates_audit(actor, [(creator, rate_before)])
     if is_new and (initial_tier or initial_status != CreatorStatus.PROSPECT):
         change_record(creator=creator, to_tier=initial_tier, to_status=initial_status, source=ChangeSource.MANUAL,
                       reason=_("Added"), actor=actor)
     return creator
+
+
+def _rates_audit(actor, changes: list[tuple]) -> None:
+    """Audit each creator's own commission rate that changed: [(creator, rate before)]."""
+    from accounts.services import audit_record_many
+
+    def shown(rate):
+        return f"{format((rate * PERCENT).normalize(), 'f')}%" if rate is not None else "—"
+
+    audit_record_many(actor=actor, verb="creator.rate_changed", items=[
+        (c, {"handle": c.handle, "from": shown(before), "to": shown(c.commission_rate_override)}) for c, before in changes])
 
 
 # ---------------------------------------------------------------- CSV
@@ -281,9 +295,11 @@ def creator_csv_apply(*, text: str, actor=None) -> CreatorImport:
     fields = ["handle", "platform_creator_id", "display_name", "kind", "niche", "followers", "country", "email", "phone",
               "messaging_handle", "start_date", "tags", "notes", "commission_rate_override", "override_outside_band"]
     existing = Creator.objects.select_for_update().in_bulk([r["existing_id"] for r in result.rows if r["existing_id"]])
-    new, changed = [], []
+    new, changed, rates_before = [], [], []
     for row in result.rows:
         creator = existing.get(row["existing_id"]) or Creator()
+        if creator.commission_rate_override != row["commission_rate_override"]:
+            rates_before.append((creator, creator.commission_rate_override))
         for name in fields:
             setattr(creator, name, row[name])
         if row["owner_id"]:
@@ -291,6 +307,7 @@ def creator_csv_apply(*, text: str, actor=None) -> CreatorImport:
         (changed if creator.pk else new).append((creator, row))
     Creator.objects.bulk_create([c for c, _r in new], batch_size=1000)
     Creator.objects.bulk_update([c for c, _r in changed], fields + ["owner"], batch_size=1000)
+    _rates_audit(actor, rates_before)
     reason = _("CSV import")
     for creator, row in new + changed:
         if row["tier"] != creator.tier or row["status"] != creator.status:

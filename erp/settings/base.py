@@ -207,6 +207,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FANOUT_CREDENTIALS_KEYS = env("FANOUT_CREDENTIALS_KEYS", default="")
 # The local platform sandbox (connectors/sandbox), when one runs: shops can be connected to it.
 FANOUT_PLATFORM_SANDBOX_URL = env("FANOUT_PLATFORM_SANDBOX_URL", default="")
+# Development only: let outbound requests (erp/outbound.py) reach that sandbox's exact origin,
+# although it is a loopback address over http. Production settings force it off.
+FANOUT_OUTBOUND_ALLOW_SANDBOX = env.bool("FANOUT_OUTBOUND_ALLOW_SANDBOX", default=False)
 FANOUT_CHANNEL_TIMEOUT_S = env.float("FANOUT_CHANNEL_TIMEOUT_S", default=15.0)
 FANOUT_CHANNEL_MAX_ATTEMPTS = env.int("FANOUT_CHANNEL_MAX_ATTEMPTS", default=4)
 FANOUT_CHANNEL_BACKOFF_S = env.float("FANOUT_CHANNEL_BACKOFF_S", default=0.5)

@@ -6,6 +6,8 @@ DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 FANOUT_CREDENTIALS_KEYS = env("FANOUT_CREDENTIALS_KEYS")
+# Never the loopback sandbox in production: outbound requests go to public https hosts only.
+FANOUT_OUTBOUND_ALLOW_SANDBOX = False
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -74,8 +74,21 @@ def _decimal(value: str, *, places: int, maximum: Decimal | None = None) -> Deci
     return number
 
 
-def sku_csv_parse(*, text: str) -> ImportPreview:
+def _may_set_prices(actor) -> bool:
+    from accounts.modules import Duty
+
+    return actor is None or actor.has_duty(Duty.MONEY_SETTINGS)
+
+
+def sku_csv_parse(*, text: str, actor=None) -> ImportPreview:
+    """The preview. A row that would change a list price (or give a new SKU one) is an error
+    for an actor without the money-settings duty (accounts.modules.Duty): Operations and
+    Warehouse import SKUs, but only Finance, Managers and Owners set prices. `actor` None: the
+    system (demo seeding, tests)."""
+    from accounts.modules import Duty, duty_holders_label
+
     preview = ImportPreview()
+    may_set_prices = _may_set_prices(actor)
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
@@ -89,7 +102,8 @@ def sku_csv_parse(*, text: str) -> ImportPreview:
         preview.errors.append(RowError(1, ", ".join(unknown), reason))
         return preview
     suppliers = {s.name.lower(): s.pk for s in Supplier.objects.all()}
-    existing = set(SKU.objects.values_list("code", flat=True))
+    existing = {code: (price, str(currency)) for code, price, currency in SKU.objects.values_list("code", "list_price", "list_price_currency")}
+    base = seller_base_currency()
     seen: dict[str, int] = {}
     for number, raw in enumerate(reader, start=2):
         if number - 1 > MAX_ROWS:
@@ -124,6 +138,9 @@ def sku_csv_parse(*, text: str) -> ImportPreview:
                 except ValueError as exc:
                     reason = _("%(reason)s, got “%(value)s”") % {"reason": exc, "value": values[column]}
                     preview.errors.append(RowError(number, column, reason))
+        if "list_price" in row and not may_set_prices and _price_changes(existing.get(code), row["list_price"], base):
+            preview.errors.append(RowError(number, "list_price", _("only %(roles)s may change list prices; leave the column as exported") % {
+                "roles": duty_holders_label(Duty.MONEY_SETTINGS)}))
         currency = values.get("cost_currency", "").upper()
         if currency and currency not in settings.CURRENCIES:
             preview.errors.append(RowError(number, "cost_currency", _("must be one of %(choices)s") % {"choices": ", ".join(settings.CURRENCIES)}))
@@ -146,13 +163,26 @@ def sku_csv_parse(*, text: str) -> ImportPreview:
     return preview
 
 
+def _price_changes(current: tuple | None, new: Decimal, base: str) -> bool:
+    """Whether a list price of `new` (in the base currency) changes the stored (amount, currency)."""
+    return current is None or current[0] is None or Decimal(current[0]) != new or current[1] != base
+
+
 @transaction.atomic
-def sku_csv_apply(*, text: str) -> ImportPreview:
+def sku_csv_apply(*, text: str, actor=None) -> ImportPreview:
     """Create or update every SKU in the file, or none: any error raises InventoryError with
-    the first errors named, and nothing is written."""
-    preview = sku_csv_parse(text=text)
+    the first errors named, and nothing is written. Each list price it changes is audited with
+    the actor."""
+    from accounts.services import audit_record_many
+
+    preview = sku_csv_parse(text=text, actor=actor)
     if preview.errors:
         raise InventoryError("; ".join(str(e) for e in preview.errors[:10]))
+    prices_before = {code: (price, str(currency)) for code, price, currency in
+                     SKU.objects.filter(code__in=[r["code"] for r in preview.rows if "list_price" in r])
+                     .values_list("code", "list_price", "list_price_currency")}  # for the audit
+    base = seller_base_currency()
+    price_changes = []
     categories = {c.name: c for c in Category.objects.all()}
     products = {(p.category_id, p.title): p for p in Product.objects.all()}
     changed = []
@@ -171,5 +201,10 @@ def sku_csv_apply(*, text: str) -> ImportPreview:
             defaults["list_price"] = Money(row["list_price"], seller_base_currency())
         sku, _created = SKU.objects.update_or_create(code=row["code"], defaults=defaults)
         changed.append(sku.pk)
+        if "list_price" in row and _price_changes(prices_before.get(row["code"]), row["list_price"], base):
+            old_amount, old_currency = prices_before.get(row["code"], (None, base))
+            price_changes.append((sku, {"sku": sku.code, "to": f"{row['list_price']} {base}",
+                                        "from": f"{old_amount} {old_currency}" if old_amount is not None else "—"}))
+    audit_record_many(actor=actor, verb="sku.list_price_changed", items=price_changes)
     sellable_changed_on_commit(changed)
     return preview

@@ -92,15 +92,38 @@ def _validate(currency: str, rate) -> tuple[str, Decimal]:
 
 @transaction.atomic
 def exchange_rate_set(*, currency: str, rate_date: date, rate, actor=None, source: str = "manual") -> ExchangeRate:
-    """Enter (or correct) the rate of one currency on one day."""
+    """Enter (or correct) the rate of one currency on one day; audited with the actor."""
     try:
         currency, value = _validate(currency, rate)
     except ValueError as exc:
         raise InventoryError(_("Rate for %(currency)s: %(reason)s") % {"currency": currency or "?", "reason": exc}) from None
+    before = _rates_before([(rate_date, currency)])
     obj, _created = ExchangeRate.objects.update_or_create(
         currency=currency, rate_date=rate_date, defaults={"rate": value, "source": source, "created_by": actor}
     )
+    _rates_audit(actor, [obj], before)
     return obj
+
+
+def _rates_before(keys: list[tuple[date, str]]) -> dict[tuple[date, str], Decimal]:
+    days = {d for d, _c in keys}
+    return {(r.rate_date, r.currency): r.rate for r in ExchangeRate.objects.filter(rate_date__in=days, currency__in={c for _d, c in keys})}
+
+
+def _rates_audit(actor, rates: list[ExchangeRate], before: dict) -> None:
+    """One audit row per rate that changed (a re-import of the same file changes nothing)."""
+    from accounts.services import audit_record_many
+
+    base = seller_base_currency()
+    changed = [r for r in rates if before.get((r.rate_date, r.currency)) != r.rate]
+    audit_record_many(actor=actor, verb="exchange_rate.set", items=[(r, {
+        "date": r.rate_date.isoformat(), "currency": r.currency, "base": base, "rate": _plain(r.rate),
+        "from": _plain(before[(r.rate_date, r.currency)]) if (r.rate_date, r.currency) in before else "—", "source": r.source,
+    }) for r in changed])
+
+
+def _plain(value: Decimal) -> str:
+    return format(Decimal(value).normalize(), "f")
 
 
 @dataclass
@@ -151,16 +174,18 @@ def rates_csv_parse(*, text: str) -> RatesPreview:
 
 @transaction.atomic
 def rates_csv_apply(*, text: str, actor=None) -> RatesPreview:
-    """All rows or none: any error refuses the whole file."""
+    """All rows or none: any error refuses the whole file. Each changed rate is audited."""
     preview = rates_csv_parse(text=text)
     if preview.errors:
         raise InventoryError(_("Nothing was imported: %(error)s") % {"error": preview.errors[0]})
+    before = _rates_before([(day, currency) for day, currency, _value in preview.rows])
     try:
-        for day, currency, value in preview.rows:
-            ExchangeRate.objects.update_or_create(currency=currency, rate_date=day,
-                                                  defaults={"rate": value, "source": "csv", "created_by": actor})
+        saved = [ExchangeRate.objects.update_or_create(currency=currency, rate_date=day,
+                                                       defaults={"rate": value, "source": "csv", "created_by": actor})[0]
+                 for day, currency, value in preview.rows]
     except IntegrityError as exc:  # a concurrent import of the same day
         raise InventoryError(_("Nothing was imported: %(error)s") % {"error": exc}) from None
+    _rates_audit(actor, saved, before)
     return preview
 
 

@@ -109,7 +109,7 @@ def _listing_landed(world, rows):
 
 
 IMPORTERS = {
-    "skus": Importer("skus", Role.WAREHOUSE, ["code", "title", "product", "category", "weight_grams", "default_unit_cost", "cost_currency",
+    "skus": Importer("skus", Role.MANAGER, ["code", "title", "product", "category", "weight_grams", "default_unit_cost", "cost_currency",
                                               "safety_stock_units", "safety_stock_percent", "is_active", "preferred_supplier", "list_price"],
                      _sku_rows, _sku_landed, (SKU,), lambda w: "/inventory/import/"),
     "wholesale": Importer("wholesale", Role.OPERATIONS, ["order_number", "creator_handle", "sku", "quantity", "unit_price", "discount", "ship_name",
