@@ -34,6 +34,21 @@ class Seller(TenantMixin):
     def __str__(self) -> str:
         return self.name
 
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """A new seller's schema replays the recorded migration of an empty schema (sellers.schemas)
+        in the transaction that saves the seller; outside a transaction it is migrated as before."""
+        from django.db import connection
+        from django_tenants.utils import schema_exists
+
+        from sellers.schemas import schema_clone
+
+        if not (sync_schema and connection.in_atomic_block):
+            return super().create_schema(check_if_exists=check_if_exists, sync_schema=sync_schema, verbosity=verbosity)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        schema_clone(schema_name=self.schema_name)
+        return True
+
 
 class Domain(DomainMixin):
     class Meta:
@@ -42,3 +57,17 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class SchemaTemplate(models.Model):
+    """The SQL that migrating an empty seller schema runs, recorded once per version of the
+    migrations (sellers.schemas): a new seller's schema replays it instead of migrating."""
+
+    fingerprint = models.CharField(max_length=64, unique=True)
+    script = models.TextField()
+    statements = models.PositiveIntegerField()
+    built_at = models.DateTimeField(auto_now_add=True)
+    build_seconds = models.FloatField()
+
+    def __str__(self) -> str:
+        return f"schema template {self.fingerprint[:12]} ({self.statements} statements)"

@@ -15,6 +15,7 @@ from accounts.services import user_create, valid_time_zone
 from erp.tenancy import tenant_host
 from sellers.exceptions import SignupError
 from sellers.models import Domain, Seller
+from sellers.schemas import template_ensure
 from sellers.validators import schema_name_for, validate_subdomain
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def seller_signup(*, company_name: str, subdomain: str, owner_email: str, passwo
         raise SignupError(errors)
 
     with schema_context("public"):
+        template_ensure()  # outside the transaction: a rebuilt template is committed for every clone
         try:
             with transaction.atomic():
                 seller = Seller(
@@ -93,7 +95,7 @@ def seller_signup(*, company_name: str, subdomain: str, owner_email: str, passwo
                     time_zone=valid_time_zone(time_zone) or settings.FANOUT_DEFAULT_BUSINESS_TIME_ZONE,
                     base_currency=base_currency if base_currency in settings.CURRENCIES else settings.DEFAULT_CURRENCY,
                 )
-                seller.save(verbosity=0)  # creates and migrates the schema, inside this transaction
+                seller.save(verbosity=0)  # clones the template schema, inside this transaction
                 Domain.objects.create(domain=tenant_host(subdomain=subdomain), tenant=seller, is_primary=True)
                 with tenant_context(seller):
                     owner = user_create(email=owner_email, password=password, full_name="", role=Role.OWNER,

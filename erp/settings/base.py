@@ -34,6 +34,8 @@ ROOT_URLCONF = "erp.urls_tenants"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 # One SET search_path per request instead of one per query.
 TENANT_LIMIT_SET_CALLS = True
+# migrate_schemas skips seller schemas that have every migration already (sellers.schemas).
+GET_EXECUTOR_FUNCTION = "sellers.schemas.migrate_executor"
 
 SHARED_APPS = [
     "django_tenants",
