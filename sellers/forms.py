@@ -3,6 +3,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from erp.l10n import CURRENCY_CHOICES, TIME_ZONE_CHOICES
+from sellers.validators import validate_subdomain
 
 
 class SignupForm(forms.Form):
@@ -29,7 +30,9 @@ class SignupForm(forms.Form):
         self.fields["owner_email"].widget.attrs.update({"autocomplete": "email"})
 
     def clean_subdomain(self):
-        return self.cleaned_data["subdomain"].strip().lower()
+        subdomain = self.cleaned_data["subdomain"].strip().lower()
+        validate_subdomain(subdomain)  # shown with the other fields' errors; whether it is taken, the service says
+        return subdomain
 
 
 class SignupConfirmForm(forms.Form):
