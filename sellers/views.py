@@ -8,7 +8,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from erp.tenancy import tenant_site_url
 from sellers.exceptions import SignupError, SignupLinkInvalid, SignupThrottled
 from sellers.forms import SignupConfirmForm, SignupForm
-from sellers.models import SignupRequest, SignupStatus
+from sellers.models import SignupStatus
+from sellers.selectors import signup_get
 from sellers.services.signup_requests import (
     signup_confirm,
     signup_from_token,
@@ -83,7 +84,7 @@ def signup_confirm_view(request, token: str):
 def signup_progress(request):
     """Where the confirming browser waits (the page reloads itself) until the site is ready, then
     lands signed in on it. Only that browser: the sign-up is remembered in its session."""
-    signup = SignupRequest.objects.select_related("seller").filter(pk=request.session.get(_SESSION_SIGNUP)).first()
+    signup = signup_get(signup_id=request.session.get(_SESSION_SIGNUP))
     if signup is None:
         return redirect("signup")
     if signup.status == SignupStatus.READY:

@@ -38,8 +38,10 @@ def subdomain_is_taken(*, subdomain: str, open_signups_of: str | None = None, si
     """Whether a seller, a domain, a schema or an open sign-up (one not from `open_signups_of`, the
     same address signing up again; not sign-up `signup_id`, the one being provisioned) holds it."""
     from sellers.models import SignupRequest, SignupStatus
+    from sellers.services.signup_requests import signup_expiry
 
-    open_signups = SignupRequest.objects.filter(subdomain=subdomain, status__in=[SignupStatus.PENDING, SignupStatus.PROVISIONING])
+    open_signups = SignupRequest.objects.filter(subdomain=subdomain, status__in=[SignupStatus.PENDING, SignupStatus.PROVISIONING]).exclude(
+        status=SignupStatus.PENDING, created_at__lt=signup_expiry())
     if open_signups_of:
         open_signups = open_signups.exclude(owner_email=open_signups_of, status=SignupStatus.PENDING)
     if signup_id:

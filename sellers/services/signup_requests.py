@@ -16,6 +16,7 @@ failed ones after as long, and queues again provisioning that a lost task left w
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import secrets
 from datetime import timedelta
@@ -70,6 +71,18 @@ def _throttle_hit(*, owner_email: str, ip: str | None) -> None:
         raise SignupThrottled(minutes=max(1, round(window / 60)), by_address="address" in over)
 
 
+def signup_expiry():
+    """Sign-ups created before this were not confirmed in time."""
+    return timezone.now() - timedelta(hours=settings.FANOUT_SIGNUP_VERIFY_HOURS)
+
+
+def _valid_ip(ip: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(ip)) if ip else None
+    except ValueError:
+        return None
+
+
 def signup_request_create(*, company_name: str, subdomain: str, owner_email: str, time_zone: str = "", base_currency: str = "",
                           owner_language: str = "", owner_time_zone: str = "", ip: str | None = None) -> SignupRequest:
     """Hold `subdomain` for `owner_email` and email a confirmation link. The same address signing up
@@ -89,10 +102,13 @@ def signup_request_create(*, company_name: str, subdomain: str, owner_email: str
             "time_zone": valid_time_zone(time_zone) or settings.FANOUT_DEFAULT_BUSINESS_TIME_ZONE,
             "base_currency": base_currency if base_currency in settings.CURRENCIES else settings.DEFAULT_CURRENCY,
             "owner_language": supported_language(owner_language), "owner_time_zone": valid_time_zone(owner_time_zone),
-            "ip": ip, "nonce": secrets.token_hex(16), "created_at": timezone.now(), "email_sent_at": None,
+            "ip": _valid_ip(ip), "nonce": secrets.token_hex(16), "created_at": timezone.now(), "email_sent_at": None,
         }
         try:
             with transaction.atomic():
+                # An expired sign-up of another address holds the subdomain no longer (signups_clean deletes it later anyway).
+                SignupRequest.objects.filter(subdomain=subdomain, status=SignupStatus.PENDING, created_at__lt=signup_expiry()).exclude(
+                    owner_email=owner_email).delete()
                 signup = SignupRequest.objects.select_for_update().filter(subdomain=subdomain, status=SignupStatus.PENDING,
                                                                           owner_email=owner_email).first()
                 if signup is None:

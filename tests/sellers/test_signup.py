@@ -158,6 +158,13 @@ def test_signup_holds_the_subdomain_for_its_address_and_a_new_link_replaces_the_
     assert client.get("/signup/confirm/not-a-token/").status_code == 410
 
 
+def test_an_unconfirmed_signup_stops_holding_its_subdomain_when_it_expires(db, settings):
+    _client().post("/signup/", form_data())
+    SignupRequest.objects.update(created_at=timezone.now() - timedelta(hours=settings.FANOUT_SIGNUP_VERIFY_HOURS, minutes=1))
+    assert _client().post("/signup/", form_data(owner_email="late@comer.test"))["Location"] == "/signup/sent/"
+    assert list(SignupRequest.objects.values_list("owner_email", flat=True)) == ["late@comer.test"]
+
+
 def test_signup_link_expires(db, settings):
     client = _client()
     client.post("/signup/", form_data())
