@@ -111,13 +111,13 @@ def test_signups_at_once_answer_at_once_and_do_not_hold_up_another_sellers_pages
                       f"created in {(signup.finished_at - signup.provisioning_started_at).total_seconds():.2f}s")
 
         # No request made anyone wait for a schema: forms and confirmations answered at once.
-        assert max(seconds for _a, seconds in forms + confirms) < 3, [round(s, 2) for _a, s in forms + confirms]
+        assert max(seconds for _a, seconds in forms + confirms) < 5, [round(s, 2) for _a, s in forms + confirms]
         assert {status for _w, _s, status in probes} == {200}
         during = [seconds for when, seconds, _status in probes if provisioning_from <= when <= provisioning_until]
         print(f"\nprovisioning {provisioning_until - provisioning_from:.1f}s for {SIGNUPS} sellers; alpha's page during it: "
               f"{len(during)} requests, median {statistics.median(during):.3f}s, max {max(during):.3f}s")
         assert len(during) >= 3  # the other seller really was served while the sellers were being created
-        assert max(during) < 3, sorted(during)[-5:]
+        assert max(during) < 5, sorted(during)[-5:]  # the old in-request migrations held it for 25–30 s
     finally:
         stop.set()
         if prober.is_alive():
