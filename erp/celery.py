@@ -160,6 +160,12 @@ app.conf.beat_schedule = {
         "task": "portal.notifications_email_pending",
         "schedule": crontab(minute="*/10"),  # emails a failed or lost send left behind
     },
+    # The platform's own job, in the public schema only: abandoned sign-ups (sellers.services.signup_requests).
+    "sellers.signups_clean": {
+        "task": "sellers.signups_clean",
+        "schedule": crontab(minute=35),  # hourly
+        "tenant_schemas": ["public"],
+    },
     "inventory.reorder_alerts_raise": {
         "task": "inventory.reorder_alerts_raise",
         "schedule": crontab(minute=30, hour=6),  # daily, before the buyers' day starts (UTC)

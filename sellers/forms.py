@@ -3,6 +3,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from erp.l10n import CURRENCY_CHOICES, TIME_ZONE_CHOICES
+from sellers.validators import validate_subdomain
 
 
 class SignupForm(forms.Form):
@@ -12,8 +13,7 @@ class SignupForm(forms.Form):
         max_length=32,
         help_text=_("Your Fanout address: <subdomain>.%(domain)s. Lowercase letters, digits and hyphens."),
     )
-    owner_email = forms.EmailField(label=_("Your email"))
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(render_value=False), strip=False)
+    owner_email = forms.EmailField(label=_("Your email"), help_text=_("We email you a link to confirm it; your site is created once you open it."))
     time_zone = forms.ChoiceField(
         label=_("Business time zone"), choices=TIME_ZONE_CHOICES, initial=settings.FANOUT_DEFAULT_BUSINESS_TIME_ZONE, required=False,
         help_text=_("Where your orders' days begin: daily reports, ship-by clocks and settlement periods use it."),
@@ -28,10 +28,23 @@ class SignupForm(forms.Form):
         self.fields["subdomain"].help_text = self.fields["subdomain"].help_text % {"domain": base_domain}
         self.fields["subdomain"].widget.attrs.update({"autocapitalize": "none", "spellcheck": "false"})
         self.fields["owner_email"].widget.attrs.update({"autocomplete": "email"})
-        self.fields["password"].widget.attrs.update({"autocomplete": "new-password"})
 
     def clean_subdomain(self):
-        return self.cleaned_data["subdomain"].strip().lower()
+        subdomain = self.cleaned_data["subdomain"].strip().lower()
+        validate_subdomain(subdomain)  # shown with the other fields' errors; whether it is taken, the service says
+        return subdomain
+
+
+class SignupConfirmForm(forms.Form):
+    password = forms.CharField(label=_("Choose a password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False)
+    password_confirm = forms.CharField(label=_("Repeat the password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                                       strip=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_confirm"):
+            self.add_error("password_confirm", _("The two passwords differ."))
+        return data
 
 
 class SellerSettingsForm(forms.Form):

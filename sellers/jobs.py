@@ -4,7 +4,8 @@ Beat records when it sends a job to a seller (`jobs_sent_record`), the worker re
 (`job_outcome_record`, from Celery's task signals in erp.celery). A job is **late** for a seller when it
 has not succeeded within twice its period (its beat schedule: every minute → 2 minutes, hourly → 2
 hours), counted from its last success, or from when beat first sent it there if it never succeeded.
-A per-seller job that ran in the public schema is always reported. `/health/` fails on either and names
+A per-seller job that ran in the public schema is always reported; the platform's own jobs (beat entries
+for the public schema, such as cleaning up abandoned sign-ups) run there and are judged like the others. `/health/` fails on either and names
 the job and the seller; the platform admin's Scheduled jobs page lists every job of every seller.
 """
 from __future__ import annotations
@@ -56,6 +57,19 @@ def scheduled_jobs() -> dict[str, float]:
     from erp.celery import app
 
     return {entry["task"]: period_of(entry["schedule"]) for entry in app.conf.beat_schedule.values()}
+
+
+@cache
+def platform_jobs() -> frozenset[str]:
+    """The jobs of the platform itself, run in the public schema only (their entries name it); every other
+    job runs once per seller and never in the public schema."""
+    from erp.celery import app
+
+    return frozenset(entry["task"] for entry in app.conf.beat_schedule.values() if PUBLIC in (entry.get("tenant_schemas") or ()))
+
+
+def seller_jobs() -> dict[str, float]:
+    return {job: period for job, period in scheduled_jobs().items() if job not in platform_jobs()}
 
 
 # ---------------------------------------------------------------------------------- records
@@ -120,9 +134,10 @@ def jobs_status(*, now: datetime | None = None) -> list[dict]:
         cursor.execute("SELECT schema_name, subdomain, created_at FROM public.sellers_seller WHERE schema_name <> %s", [PUBLIC])
         sellers = cursor.fetchall()
     seen = {(r["schema_name"], r["job"]) for r in rows}
+    platform = platform_jobs()
     first_sent: dict[str, datetime] = {}
     for row in rows:
-        if row["first_sent_at"] and row["schema_name"] != PUBLIC:
+        if row["first_sent_at"] and row["schema_name"] != PUBLIC and row["job"] not in platform:
             first_sent[row["job"]] = min(first_sent.get(row["job"], row["first_sent_at"]), row["first_sent_at"])
     for job, since in first_sent.items():
         window = timedelta(seconds=LATE_FACTOR * periods.get(job, float("inf"))) if periods.get(job, float("inf")) < float("inf") else None
@@ -137,13 +152,15 @@ def jobs_status(*, now: datetime | None = None) -> list[dict]:
     for row in rows:
         period = periods.get(row["job"], float("inf"))
         row["period_s"] = period
-        if row["schema_name"] == PUBLIC:
+        if row["schema_name"] == PUBLIC and row["job"] not in platform:
             # Wrong whenever it happens; reported until twice the job's period has passed without it again.
             last = max(filter(None, (row["last_success_at"], row["last_failure_at"])), default=None)
             recent = last is not None and (now - last).total_seconds() <= LATE_FACTOR * period
             row["state"] = "public" if recent else "public_before"
         else:
             row["state"] = "late" if row.get("never_sent") else _state(row, period, now)
+        if row["schema_name"] == PUBLIC:
+            row["subdomain"] = "platform"
     rows.sort(key=lambda r: (order[r["state"]], r["schema_name"], r["job"]))
     return rows
 

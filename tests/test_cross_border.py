@@ -19,7 +19,7 @@ from inventory.exceptions import InventoryError
 from inventory.models import CostLot, ExchangeRate, Supplier
 from inventory.services.fx import rates_csv_apply, rates_csv_parse, to_base
 from inventory.services.purchasing import purchase_order_create, purchase_order_receive, purchase_order_send
-from sellers.models import Seller
+from sellers.models import Seller, SignupRequest
 from tests.inventory.factories import make_sku, make_warehouses
 from tests.support import PASSWORD, client_for, make_user
 
@@ -221,10 +221,11 @@ def test_purchase_order_pdf_prints_chinese_product_names_with_an_embedded_cjk_fo
 
 
 def test_signup_takes_business_time_zone_and_currency_and_the_owner_gets_the_browsers_language_and_zone(committed):
+    from tests.sellers.signup_flow import signup_end_to_end
+
     client = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
-    response = client.post("/signup/", {"company_name": "深圳好物", "subdomain": "szgoods", "owner_email": "boss@szgoods.test",
-                                        "password": PASSWORD, "time_zone": "America/New_York", "base_currency": "USD",
-                                        "browser_time_zone": "Asia/Shanghai"})
+    response = signup_end_to_end(client, {"company_name": "深圳好物", "subdomain": "szgoods", "owner_email": "boss@szgoods.test",
+                                          "time_zone": "America/New_York", "base_currency": "USD", "browser_time_zone": "Asia/Shanghai"})
     assert response.status_code == 302
     try:
         with schema_context("public"):
@@ -238,6 +239,7 @@ def test_signup_takes_business_time_zone_and_currency_and_the_owner_gets_the_bro
     finally:
         with schema_context("public"):
             Seller.objects.get(subdomain="szgoods").delete(force_drop=True)
+            SignupRequest.objects.filter(subdomain="szgoods").delete()
 
 
 def test_business_settings_are_for_owners_and_lock_the_base_currency_once_stock_is_costed(shop, alpha):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from sellers.jobs import job_outcome_record, jobs_check, jobs_sent_record, period_of, scheduled_jobs
+from sellers.jobs import job_outcome_record, jobs_check, jobs_sent_record, period_of, platform_jobs, scheduled_jobs, seller_jobs
 from sellers.models import JobRun, Seller
 from tests.support import PASSWORD, wait_for
 
@@ -24,10 +24,13 @@ def job_records(committed):
 
 def _all_jobs_fresh(schemas: list[str], *, at=None) -> None:
     at = at or timezone.now()
-    for job in scheduled_jobs():
+    for job in seller_jobs():
         jobs_sent_record(job=job, schema_names=schemas, at=at - timedelta(minutes=1))
         for schema in schemas:
             job_outcome_record(job=job, schema_name=schema, ok=True, at=at)
+    for job in platform_jobs():
+        jobs_sent_record(job=job, schema_names=["public"], at=at - timedelta(minutes=1))
+        job_outcome_record(job=job, schema_name="public", ok=True, at=at)
 
 
 def test_job_periods_come_from_the_beat_schedule():
@@ -38,6 +41,7 @@ def test_job_periods_come_from_the_beat_schedule():
     assert jobs["orders.work_resume"] == 120 and jobs["orders.amazon_poll"] == 300
     assert jobs["creators.metrics_refresh"] == 3600 and jobs["accounts.invitations_expire"] == 6 * 3600
     assert jobs["commissions.platform_reconcile"] == 86400
+    assert platform_jobs() == {"sellers.signups_clean"} and "sellers.signups_clean" not in seller_jobs()
     assert period_of(crontab(minute=0, hour=3, day_of_month=1)) == 31 * 86400  # monthly: the longest month
     assert period_of(crontab(minute=0, hour="9,17")) == 16 * 3600  # 17:00 → 9:00 the next day
 

@@ -34,6 +34,8 @@ ROOT_URLCONF = "erp.urls_tenants"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 # One SET search_path per request instead of one per query.
 TENANT_LIMIT_SET_CALLS = True
+# migrate_schemas skips seller schemas that have every migration already (sellers.schemas).
+GET_EXECUTOR_FUNCTION = "sellers.schemas.migrate_executor"
 
 SHARED_APPS = [
     "django_tenants",
@@ -233,6 +235,15 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Fanout <no-reply@
 
 # `make run` turns this on: the demo's sandbox TikTok shop receives an order every few minutes.
 FANOUT_DEMO_TRAFFIC = env.bool("FANOUT_DEMO_TRAFFIC", default=False)
+
+# Sign-up (sellers.services.signup_requests): at most this many sign-ups per email address and per
+# client IP within the window; unconfirmed sign-ups expire (and failed ones are deleted) after the hours;
+# a confirmed one still waiting for its seller after STUCK_S is queued again.
+FANOUT_SIGNUP_PER_ADDRESS = env.int("FANOUT_SIGNUP_PER_ADDRESS", default=3)
+FANOUT_SIGNUP_PER_IP = env.int("FANOUT_SIGNUP_PER_IP", default=10)
+FANOUT_SIGNUP_WINDOW_S = env.int("FANOUT_SIGNUP_WINDOW_S", default=3600)
+FANOUT_SIGNUP_VERIFY_HOURS = env.int("FANOUT_SIGNUP_VERIFY_HOURS", default=24)
+FANOUT_SIGNUP_STUCK_S = env.int("FANOUT_SIGNUP_STUCK_S", default=600)
 
 # Seconds a web process remembers which seller a host name belongs to (erp.middleware).
 FANOUT_TENANT_CACHE_S = env.float("FANOUT_TENANT_CACHE_S", default=5.0)

@@ -167,7 +167,7 @@ def test_public_admin_lockout_page_renders(db):
 def test_signup_redirect_keeps_the_port_the_browser_used(db):
     from django.test import Client
 
-    response = Client(HTTP_HOST="localhost:8443").post(
-        "/signup/", {"company_name": "Port Co", "subdomain": "portco", "owner_email": "p@port.test", "password": PASSWORD}
-    )
+    from tests.sellers.signup_flow import signup_end_to_end
+
+    response = signup_end_to_end(Client(HTTP_HOST="localhost:8443"), {"company_name": "Port Co", "subdomain": "portco", "owner_email": "p@port.test"})
     assert response["Location"].startswith("http://portco.localhost:8443/welcome/")

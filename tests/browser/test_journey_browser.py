@@ -1,8 +1,8 @@
 """The whole journey of a new seller, in Debian's Chromium against the real web server (gunicorn),
 a real Celery worker and the platform sandbox over real HTTP:
 
-sign up → invite Finance and Warehouse staff (they accept the emailed links) → a supplier, SKUs, a
-warehouse, a purchase order received into FIFO cost lots → connect the sandbox TikTok Shop and map
+sign up (the emailed confirmation link, a password, the progress page) → invite Finance and
+Warehouse staff (they accept the emailed links) → a supplier, SKUs, a warehouse, a purchase order received into FIFO cost lots → connect the sandbox TikTok Shop and map
 its items → a creator with her own rate → the shop emits orders (two of them hers), the worker
 routes them → the warehouse packs and ships them with tracking, which reaches the shop → TikTok
 reports them delivered, commissions accrue → the period closes → the creator accepts her portal
@@ -25,7 +25,7 @@ from django_tenants.utils import schema_context, tenant_context
 from playwright.sync_api import expect
 
 from erp.celery import app
-from sellers.models import Seller
+from sellers.models import Seller, SignupRequest
 from tests.support import ROOT, free_port, start_web_server, wait_for
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -108,16 +108,22 @@ def test_a_new_seller_from_sign_up_to_profit(committed, worker, sandbox, browser
     for old in ARTIFACTS.glob("journey-*.png"):
         old.unlink()
     try:
-        # 1. Sign-up on the public site.
+        # 1. Sign-up on the public site: the form, the emailed link, a password, the progress page.
         owner = person()
         owner.goto(f"http://localhost:{port}/")
         owner.get_by_role("link", name="Create your seller account").click()
         owner.get_by_label("Company name").fill("Glow Journey Cosmetics")
         owner.get_by_label("Subdomain").fill(subdomain)
         owner.get_by_label("Your email").fill("olivia@glow.test")
-        owner.get_by_label("Password").fill(PASSWORD)
+        owner.get_by_role("button", name="Email me the confirmation link").click()
+        expect(owner.get_by_role("heading", name="Check your email")).to_be_visible()
+        # The worker sends the link; its FANOUT_SITE_URL names port 8000, this server runs on another.
+        link = _link(worker["mail_dir"], "olivia@glow.test", r"http://\S+/signup/confirm/\S+/", "the sign-up confirmation email")
+        owner.goto(re.sub(r"^http://[^/]+", f"http://localhost:{port}", link))
+        owner.get_by_label("Choose a password").fill(PASSWORD)
+        owner.get_by_label("Repeat the password").fill(PASSWORD)
         owner.get_by_role("button", name="Create my seller site").click()
-        owner.wait_for_url(f"{site}/", timeout=30_000)
+        owner.wait_for_url(f"{site}/", timeout=60_000)
         expect(owner.get_by_role("heading", name="Hello, olivia")).to_be_visible()
         expect(owner.get_by_text("Welcome to Fanout! Your seller site is ready.")).to_be_visible()
         shot(owner, "signed-up")
@@ -431,3 +437,4 @@ def test_a_new_seller_from_sign_up_to_profit(committed, worker, sandbox, browser
         with schema_context("public"):
             for seller in Seller.objects.filter(subdomain=subdomain):
                 seller.delete(force_drop=True)
+            SignupRequest.objects.filter(subdomain=subdomain).delete()

@@ -47,3 +47,35 @@ def test_concurrent_signups_for_one_subdomain_make_one_seller(committed):
             for seller in Seller.objects.filter(subdomain="racer"):
                 seller.delete(force_drop=True)
     assert _schemas("racer") == 0
+
+
+def test_concurrent_signup_requests_for_one_subdomain_hold_it_once(committed):
+    """Two addresses ask for the same subdomain at the same moment: one holds it, the other is told."""
+    from sellers.models import SignupRequest
+    from sellers.services.signup_requests import signup_request_create
+
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def attempt(i: int) -> None:
+        try:
+            barrier.wait()
+            signup_request_create(company_name=f"Racer {i}", subdomain="racer", owner_email=f"r{i}@race.test", ip=f"192.0.2.{i + 1}")
+            results.append("held")
+        except SignupError as exc:
+            results.append(" ".join(exc.errors.get("subdomain", [])))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results) == ["This subdomain is already taken.", "held"]
+        with schema_context("public"):
+            assert SignupRequest.objects.filter(subdomain="racer").count() == 1
+    finally:
+        with schema_context("public"):
+            SignupRequest.objects.filter(subdomain="racer").delete()

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sellers', '0002_seller_base_currency_seller_time_zone'),
+        ('sellers', '0004_signup_request'),
     ]
 
     operations = [
