@@ -175,7 +175,7 @@ app.conf.beat_schedule = {
 
 
 
-def resume_due(kind: str, pks: list[int]) -> list[int]:
+def resume_due(kind: str, pks: list[int], *, after_s: int | None = None) -> list[int]:
     """Of the stuck items `pks` (a resume sweep found them), those to queue again now.
 
     - None while the queue holds more than FANOUT_RESUME_MAX_QUEUED tasks: the workers are behind,
@@ -196,7 +196,7 @@ def resume_due(kind: str, pks: list[int]) -> list[int]:
         return []
     due = []
     for pk in pks:
-        if cache.add(f"resume:{kind}:{pk}", 1, timeout=settings.FANOUT_RESUME_AFTER_S):
+        if cache.add(f"resume:{kind}:{pk}", 1, timeout=after_s or settings.FANOUT_RESUME_AFTER_S):
             due.append(pk)
     return due
 

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from erp.tenancy import tenant_site_url
+from erp.throttle import client_ip
 from sellers.exceptions import SignupError, SignupLinkInvalid, SignupThrottled
 from sellers.forms import SignupConfirmForm, SignupForm
 from sellers.models import SignupStatus
@@ -34,7 +35,7 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         try:
             created = signup_request_create(**form.cleaned_data, owner_language=request.LANGUAGE_CODE,
-                                            owner_time_zone=request.POST.get("browser_time_zone", ""), ip=request.META.get("REMOTE_ADDR"))
+                                            owner_time_zone=request.POST.get("browser_time_zone", ""), ip=client_ip(request))
         except SignupThrottled as exc:
             status = 429
             form.add_error(None, (_("Too many sign-ups with this email address. Please try again in %(minutes)s minutes.") if exc.by_address

@@ -117,15 +117,17 @@ def sandbox(sandbox_server, settings):
 
 @pytest.fixture(autouse=True)
 def _throttles_reset():
-    """Throttle counters (erp.throttle) live in Redis, outside any test transaction: every test
-    starts with none, so one test's requests never throttle the next."""
+    """Throttle counters (erp.throttle) and the resume sweeps' "queued again lately" marks
+    (erp.celery.resume_due) live in Redis, outside any test transaction: every test starts with none,
+    so one test's requests never throttle the next and one test's resumed ids never hold back the
+    same ids of another."""
     import redis
     from django.conf import settings
 
     from erp.throttle import THROTTLE_PREFIX
 
     client = redis.Redis.from_url(settings.REDIS_URL)
-    keys = list(client.scan_iter(match=f"*{THROTTLE_PREFIX}:*", count=1000))
+    keys = list(client.scan_iter(match=f"*{THROTTLE_PREFIX}:*", count=1000)) + list(client.scan_iter(match="*:resume:*", count=1000))
     if keys:
         client.delete(*keys)
     yield

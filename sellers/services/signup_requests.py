@@ -15,7 +15,6 @@ failed ones after as long, and queues again provisioning that a lost task left w
 """
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import logging
 import secrets
@@ -26,7 +25,6 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -48,24 +46,17 @@ OPEN = (SignupStatus.PENDING, SignupStatus.PROVISIONING)
 # --- 1. The form ---------------------------------------------------------------------------------
 
 def _throttle_hit(*, owner_email: str, ip: str | None) -> None:
-    """Count this sign-up against its address and its client IP; raise SignupThrottled past either
-    limit within FANOUT_SIGNUP_WINDOW_S. Counted in Redis (atomic increments), so a refused
+    """Count this sign-up against its address and its client IP (erp.throttle, the one counter); raise
+    SignupThrottled past either limit within FANOUT_SIGNUP_WINDOW_S. Counted in Redis, so a refused
     attempt writes nothing to the database."""
+    from erp.throttle import throttle_hit
+
     window = settings.FANOUT_SIGNUP_WINDOW_S
-    limits = [(f"signup:address:{hashlib.sha256(owner_email.encode()).hexdigest()}", settings.FANOUT_SIGNUP_PER_ADDRESS, "address")]
+    limits = [("signup-address", owner_email, settings.FANOUT_SIGNUP_PER_ADDRESS, "address")]
     if ip:
-        limits.append((f"signup:ip:{ip}", settings.FANOUT_SIGNUP_PER_IP, "ip"))
-    over = []
+        limits.append(("signup-ip", ip, settings.FANOUT_SIGNUP_PER_IP, "ip"))
     with schema_context("public"):
-        for key, limit, which in limits:
-            cache.add(key, 0, timeout=window)
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=window)
-                count = 1
-            if count > limit:
-                over.append(which)
+        over = [which for scope, key, limit, which in limits if throttle_hit(scope=scope, key=key, limit=limit, window_s=window)]
     if over:
         logger.info("sign-up throttled (%s)", ", ".join(over))
         raise SignupThrottled(minutes=max(1, round(window / 60)), by_address="address" in over)
@@ -246,6 +237,7 @@ def signups_clean(*, now=None) -> dict[str, int]:
     after they failed (their subdomain was freed when they failed); queue again, at most once per
     FANOUT_SIGNUP_STUCK_S, provisioning that waits longer than that (its task was lost). A
     provisioning that fails leaves no seller, domain or schema: it is one transaction."""
+    from erp.celery import resume_due
     from sellers.tasks import signup_provision
 
     now = now or timezone.now()
@@ -256,11 +248,11 @@ def signups_clean(*, now=None) -> dict[str, int]:
         failed, _detail = SignupRequest.objects.filter(status=SignupStatus.FAILED, finished_at__lt=now - keep).delete()
         for signup_id in SignupRequest.objects.filter(status=SignupStatus.PROVISIONING, verified_at__lt=now - keep).values_list("pk", flat=True):
             signup_fail(signup_id=signup_id, reason=_("Creating your site did not finish. Please sign up again."))
-        resumed = 0
-        for signup_id in SignupRequest.objects.filter(status=SignupStatus.PROVISIONING, verified_at__lt=stuck).values_list("pk", flat=True):
-            if cache.add(f"signup:resume:{signup_id}", 1, timeout=settings.FANOUT_SIGNUP_STUCK_S):
-                transaction.on_commit(partial(signup_provision.delay, signup_id))
-                resumed += 1
+        lost = resume_due("signup", list(SignupRequest.objects.filter(status=SignupStatus.PROVISIONING, verified_at__lt=stuck)
+                                         .values_list("pk", flat=True)), after_s=settings.FANOUT_SIGNUP_STUCK_S)
+        for signup_id in lost:
+            transaction.on_commit(partial(signup_provision.delay, signup_id))
+        resumed = len(lost)
     if unconfirmed or failed or resumed:
         logger.info("sign-ups cleaned: %s unconfirmed and %s failed deleted, %s queued again", unconfirmed, failed, resumed)
     return {"unconfirmed_deleted": unconfirmed, "failed_deleted": failed, "provisioning_resumed": resumed}
