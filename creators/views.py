@@ -58,10 +58,10 @@ def creator_list(request):
 
 @require_GET
 def creator_export(request):
-    from creators.services.records import creator_csv_export
+    from creators.services.records import COLUMNS, creator_csv_export
 
     _form, _month, qs = _filters(request)
-    return csv_response(creator_csv_export(qs), filename="creators.csv", excel=wants_excel(request))
+    return csv_response(header=COLUMNS, rows=creator_csv_export(qs), filename="creators.csv", excel=wants_excel(request))
 
 
 @require_http_methods(["GET", "POST"])

@@ -158,8 +158,9 @@ def test_exchange_rates_page_adds_a_rate_and_exports_csv_with_an_optional_bom(sh
     assert "Ensure this value is greater than or equal to 0" in refused.content.decode() or "must be a number above zero" in refused.content.decode()
     plain = client.get("/inventory/exchange-rates.csv")
     excel = client.get("/inventory/exchange-rates.csv?excel=1")
-    assert plain.content.startswith(b"date,currency,rate")
-    assert excel.content.startswith("\ufeff".encode()) and b"2026-11-20,CNY,7.1" in excel.content
+    assert plain.getvalue().startswith(b"date,currency,rate")
+    body = excel.getvalue()
+    assert body.startswith("\ufeff".encode()) and b"2026-11-20,CNY,7.1" in body
     assert client_for(alpha, make_user(alpha, role=Role.FINANCE)).get("/inventory/exchange-rates/").status_code == 403
 
 

@@ -1,8 +1,6 @@
 """Wholesale orders from CSV: one row per order line, rows with the same `order_number` form one
 order. A line without `unit_price` is priced by the buyer's margin plan in force today. A preview names every bad row and column; then every order is created, or none. Order
 numbers already imported are skipped (a re-uploaded file creates nothing twice)."""
-import csv
-import io
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -12,7 +10,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from creators.models import Creator
-from erp.csvutil import RowError
+from erp.csvutil import RowError, csv_reader
 from erp.l10n import business_today, seller_base_currency
 from inventory.models import SKU
 from orders.exceptions import OrderError
@@ -43,7 +41,7 @@ class WholesaleImport:
 
 def wholesale_csv_parse(*, text: str) -> WholesaleImport:
     result = WholesaleImport()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv_reader(text)
     header = [(h or "").strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
