@@ -44,7 +44,7 @@ def keyset_page(qs, *, after: str = "", size: int = PAGE_SIZE):
 EXPORT_COLUMNS = ["channel", "order_number", "type", "status", "exception", "creator", "placed_at_utc", "ship_by_utc", "sla", "currency",
                   "total", "ship_name", "ship_city", "ship_state", "ship_zip", "warehouses", "tracking",
                   "line", "sku", "quantity", "unit_price", "discount", "quantity_returned"]
-EXPORT_BATCH = 2000
+EXPORT_BATCH = 500
 
 
 def order_export_rows(qs) -> Iterator[list]:
