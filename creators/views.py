@@ -204,6 +204,7 @@ def to_call(request):
 
 def _csv_import(request, *, session_key, parse, apply, template_context, done_url, done_message):
     return csv_import_view(request, session_key=session_key, parse=parse, apply=apply, template="creators/import.html",
+                           preview_template="creators/_import_preview.html", preview_context={"kind": template_context["kind"]},
                            context=template_context, done_url=done_url, done_message=done_message, errors=(CreatorError,))
 
 

@@ -251,6 +251,6 @@ def order_import(request):
 
     return csv_import_view(
         request, session_key="wholesale_import_text", parse=wholesale_csv_parse, apply=wholesale_csv_apply, template="orders/import.html",
-        context={"columns": COLUMNS, "title": _("Import wholesale orders from CSV")}, done_url="orders:index", errors=(OrderError,),
+        preview_template="orders/_import_preview.html", context={"columns": COLUMNS, "title": _("Import wholesale orders from CSV")}, done_url="orders:index", errors=(OrderError,),
         done_message=lambda r: _("Imported %(n)s wholesale order(s); %(s)s already imported were skipped.") % {"n": len(r.orders), "s": len(r.skipped)},
     )

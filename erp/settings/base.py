@@ -67,6 +67,7 @@ TENANT_APPS = [
     "commissions",
     "bi",
     "portal",
+    "imports",
     # Per-seller periodic tasks live in each schema (TenantAwareDatabaseScheduler reads them all).
     "django_celery_beat",
 ]
@@ -217,6 +218,10 @@ FANOUT_WORKER_HEARTBEAT_S = env.float("FANOUT_WORKER_HEARTBEAT_S", default=10.0)
 FANOUT_RESUME_AFTER_S = env.int("FANOUT_RESUME_AFTER_S", default=120)
 # ... unless more tasks than this wait in the queue: then the workers are behind, not the work lost.
 FANOUT_RESUME_MAX_QUEUED = env.int("FANOUT_RESUME_MAX_QUEUED", default=200)
+
+# A CSV import of more data rows than this is checked and applied by the worker, with a progress
+# page, instead of inside the request (erp/csvimport.py).
+FANOUT_IMPORT_INLINE_ROWS = env.int("FANOUT_IMPORT_INLINE_ROWS", default=500)
 
 # Celery --------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

@@ -62,12 +62,15 @@ def tracking_csv_parse(*, text: str, warehouse_id: int | None = None) -> Trackin
 
 
 @transaction.atomic
-def tracking_csv_apply(*, text: str, actor=None, warehouse_id: int | None = None) -> TrackingImport:
+def tracking_csv_apply(*, text: str, actor=None, warehouse_id: int | None = None, progress=None) -> TrackingImport:
+    """Ship every row's shipment, or none. `progress(done, total)` is told every 50 rows."""
     from orders.services.pipeline import shipment_ship
 
     result = tracking_csv_parse(text=text, warehouse_id=warehouse_id)
     if result.errors:
         raise OrderError(_("The file has %(n)s problem(s); nothing was imported.") % {"n": len(result.errors)})
-    for row in result.rows:
+    for done, row in enumerate(result.rows):
+        if progress and done % 50 == 0:
+            progress(done, len(result.rows))
         shipment_ship(shipment_id=row["shipment_id"], carrier=row["carrier"], tracking_number=row["tracking_number"], actor=actor)
     return result

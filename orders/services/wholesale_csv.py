@@ -133,11 +133,15 @@ def _price_from_plans(result: WholesaleImport) -> None:
 
 
 @transaction.atomic
-def wholesale_csv_apply(*, text: str, actor=None) -> WholesaleImport:
+def wholesale_csv_apply(*, text: str, actor=None, progress=None) -> WholesaleImport:
+    """Every order of the file, or none (OrderError names the count of problems). `progress(done, total)`
+    is told every 50 orders (the worker's progress page)."""
     result = wholesale_csv_parse(text=text)
     if result.errors:
         raise OrderError(_("The file has %(n)s problem(s); nothing was imported.") % {"n": len(result.errors)})
-    for number, entry in result.orders.items():
+    for done, (number, entry) in enumerate(result.orders.items()):
+        if progress and done % 50 == 0:
+            progress(done, len(result.orders))
         order_upsert(Intake(
             channel=Channel.WHOLESALE, external_id=number, order_type=OrderType.WHOLESALE, currency=seller_base_currency(), creator_id=entry["creator_id"], address=entry["address"],
             lines=[IntakeLine(sku=code, quantity=q, unit_price=price, discount=discount) for code, q, price, discount in entry["lines"]],
