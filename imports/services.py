@@ -100,10 +100,22 @@ def csv_import_check(*, job_id: int) -> str:
     job = _claim(job_id, Status.CHECKING)
     if job is None:
         return "not waiting for a check"
+    from erp.celery import _transient_errors
+
     parse = _importer(job.parse, "_csv_parse")
-    with translation.override(job.language or None):
-        preview = parse(text=job.text, **job.options)
-        html = render_to_string(job.preview_template, {"preview": preview, "sample": preview.rows[:20], **job.preview_context})
+    try:
+        with translation.override(job.language or None):
+            preview = parse(text=job.text, **job.options)
+            html = render_to_string(job.preview_template, {"preview": preview, "sample": preview.rows[:20], **job.preview_context})
+    except _transient_errors():
+        CsvImport.objects.filter(pk=job.pk).update(claimed_at=None)  # the task's retry takes it again
+        raise
+    except Exception:  # a file the checker cannot read ends the job, never leaves it checking for ever
+        log.exception("CSV import %s could not be checked", job.pk)
+        with translation.override(job.language or None):
+            message = _("The import failed unexpectedly; nothing was imported. Try again, or tell your administrator.")
+        CsvImport.objects.filter(pk=job.pk).update(status=Status.FAILED, error=message, text="", claimed_at=None, finished_at=timezone.now())
+        return Status.FAILED
     status = Status.INVALID if preview.errors else Status.READY
     CsvImport.objects.filter(pk=job.pk).update(status=status, preview_html=html, claimed_at=None, text=job.text if status == Status.READY else "",
                                                finished_at=timezone.now() if status == Status.INVALID else None)
