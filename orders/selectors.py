@@ -9,7 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from erp import paging
-from orders.models import OPEN_STATUSES, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus, SlaState
+from orders.models import OPEN_STATUSES, Order, OrderStatus, Shipment, ShipmentStatus, SlaState
 
 PAGE_SIZE = 50
 
@@ -67,6 +67,8 @@ def order_export_rows(qs) -> Iterator[list]:
 
 
 def _export_batch(batch: list[tuple]) -> Iterator[list]:
+    from orders.models import OrderLine
+
     ids = [order[0] for order in batch]
     lines, shipments = defaultdict(list), defaultdict(list)
     for order_id, *line in (OrderLine.objects.filter(order_id__in=ids).order_by("pk")
