@@ -130,15 +130,37 @@ def sku_export(request):
     return csv_response(header=COLUMNS, rows=sku_csv_export(), filename="skus.csv", excel=wants_excel(request))
 
 
+_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+
+
 @require_http_methods(["GET", "POST"])
 def sku_import(request):
-    """Upload → preview (rows to create and update, every error) → apply, all or nothing; a big
-    file is checked and applied by the worker with a progress page (erp/csvimport.py)."""
-    from erp.csvimport import csv_import_view
+    """GET: upload form. POST with a file: preview (rows to create/update, every error).
+    POST with `apply`: apply the previewed file (kept in the session), all or nothing."""
+    from erp.csvutil import upload_text
     from inventory.services.catalog_csv import COLUMNS, sku_csv_apply, sku_csv_parse
 
-    return csv_import_view(
-        request, session_key="sku_import_text", parse=sku_csv_parse, apply=sku_csv_apply, template="inventory/sku_import.html",
-        preview_template="inventory/_sku_import_preview.html", context={"columns": COLUMNS}, done_url="inventory:index",
-        errors=(InventoryError,), done_message=lambda r: _("Imported: %(c)s new SKUs, %(u)s updated.") % {"c": r.creates, "u": r.updates},
-    )
+    context = {"columns": COLUMNS}
+    if request.method == "POST" and request.POST.get("apply"):
+        text = request.session.get("sku_import_text")
+        if not text:
+            messages.error(request, _("Upload the file again; the preview expired."))
+            return redirect("inventory:sku_import")
+        try:
+            preview = sku_csv_apply(text=text)
+        except InventoryError as exc:
+            messages.error(request, str(exc))
+            return redirect("inventory:sku_import")
+        del request.session["sku_import_text"]
+        messages.success(request, _("Imported: %(c)s new SKUs, %(u)s updated.") % {"c": preview.creates, "u": preview.updates})
+        return redirect("inventory:index")
+    if request.method == "POST":
+        text, error = upload_text(request, max_bytes=_IMPORT_MAX_BYTES)
+        if error:
+            messages.error(request, error)
+        else:
+            preview = sku_csv_parse(text=text)
+            if not preview.errors:
+                request.session["sku_import_text"] = text
+            context.update({"preview": preview, "sample": preview.rows[:20]})
+    return render(request, "inventory/sku_import.html", context)

@@ -143,7 +143,7 @@ def sku_csv_parse(*, text: str) -> ImportPreview:
 
 
 @transaction.atomic
-def sku_csv_apply(*, text: str, actor=None) -> ImportPreview:
+def sku_csv_apply(*, text: str) -> ImportPreview:
     """Create or update every SKU in the file, or none: any error raises InventoryError with
     the first errors named, and nothing is written."""
     preview = sku_csv_parse(text=text)
