@@ -1,8 +1,6 @@
 """The cockpit (Owners, Managers, Analysts and Finance: the "bi" module): profit, creators,
 operations, stock health, warehouse economics and the team. Every chart has its table and
 every table a CSV download (?export=<table>, plus &excel=1 for Excel)."""
-import csv
-import io
 from decimal import Decimal
 
 from django.core.paginator import Paginator
@@ -28,11 +26,7 @@ def _pct(value) -> str:
 
 
 def _csv(request, name: str, header: list[str], rows) -> object:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return csv_response(out.getvalue(), filename=f"{name}.csv", excel=wants_excel(request))
+    return csv_response(header=header, rows=list(rows), filename=f"{name}.csv", excel=wants_excel(request))
 
 
 def _context(request) -> tuple[PeriodForm, selectors.Filters, dict]:

@@ -1,15 +1,13 @@
 """Commissions pages (Finance, Managers, Owners): the liability summary, commission lines,
 settlement periods and their close, statements and disputes, payout batches, the platform
 reconciliation, and the fees and rates that feed every order's profit waterfall."""
-import csv
-import io
 from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -158,7 +156,7 @@ def lines_export(request):
     """All matching lines as CSV, streamed (a month can be a million lines)."""
     from commissions.forms import LineFilterForm
     from commissions.selectors import lines_filtered
-    from erp.csvutil import BOM, wants_excel
+    from erp.csvutil import csv_response, wants_excel
 
     form = LineFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
@@ -166,27 +164,13 @@ def lines_export(request):
           .values_list("earned_at", "creator__handle", "order__channel", "order__external_id", "kind", "units", "base", "rate", "rate_source",
                        "amount", "currency", "platform_paid", "payable_at", "statement__number"))
     tz = timezone.get_current_timezone()
-
-    def rows():
-        out = io.StringIO()
-        writer = csv.writer(out)
-        if wants_excel(request):
-            out.write(BOM)
-        writer.writerow([_("Earned at"), _("Creator"), _("Channel"), _("Order"), _("Kind"), _("Units"), _("Sales"), _("Rate"), _("Rate from"),
-                         _("Commission"), _("Currency"), _("Paid by the platform"), _("Payable from"), _("Statement")])
-        for earned, handle, channel, external_id, kind, units, base, rate, source, amount, currency, platform, payable, number in qs.iterator(chunk_size=5000):
-            writer.writerow([earned.astimezone(tz).strftime("%Y-%m-%d %H:%M"), handle, channel, external_id, kind, units, f"{base:.2f}",
-                             f"{rate:.4f}", source, f"{amount:.2f}", currency, "yes" if platform else "no", payable.astimezone(tz).strftime("%Y-%m-%d"),
-                             number or ""])
-            if out.tell() > 64_000:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="commission-lines.csv"'
-    return response
+    header = [_("Earned at"), _("Creator"), _("Channel"), _("Order"), _("Kind"), _("Units"), _("Sales"), _("Rate"), _("Rate from"),
+              _("Commission"), _("Currency"), _("Paid by the platform"), _("Payable from"), _("Statement")]
+    rows = ([earned.astimezone(tz).strftime("%Y-%m-%d %H:%M"), handle, channel, external_id, kind, units, f"{base:.2f}", f"{rate:.4f}", source,
+             f"{amount:.2f}", currency, "yes" if platform else "no", payable.astimezone(tz).strftime("%Y-%m-%d"), number or ""]
+            for earned, handle, channel, external_id, kind, units, base, rate, source, amount, currency, platform, payable, number
+            in qs.iterator(chunk_size=5000))
+    return csv_response(header=header, rows=rows, filename="commission-lines.csv", excel=wants_excel(request))
 
 
 # ============================================================================ periods
@@ -387,13 +371,11 @@ def payout_csv(request, batch_id: int):
     from erp.csvutil import csv_response, wants_excel
 
     batch = get_object_or_404(PayoutBatch, pk=batch_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("Batch"), _("Statement"), _("Creator"), _("Name"), _("Email"), _("Amount"), _("Currency"), _("Period"), _("Note")])
-    for s in batch.statements.select_related("creator", "period").order_by("pk"):
-        writer.writerow([batch.number, s.number, s.creator.handle, s.creator.display_name, s.creator.email, f"{s.payout_due:.2f}", s.currency,
-                         f"{s.period.first_day} – {s.period.last_day}", _("Commission statement %(number)s") % {"number": s.number}])
-    return csv_response(out.getvalue(), filename=f"{batch.number}.csv", excel=wants_excel(request))
+    header = [_("Batch"), _("Statement"), _("Creator"), _("Name"), _("Email"), _("Amount"), _("Currency"), _("Period"), _("Note")]
+    rows = [[batch.number, s.number, s.creator.handle, s.creator.display_name, s.creator.email, f"{s.payout_due:.2f}", s.currency,
+             f"{s.period.first_day} – {s.period.last_day}", _("Commission statement %(number)s") % {"number": s.number}]
+            for s in batch.statements.select_related("creator", "period").order_by("pk")]
+    return csv_response(header=header, rows=rows, filename=f"{batch.number}.csv", excel=wants_excel(request))
 
 
 # ============================================================================ platform reconciliation

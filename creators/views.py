@@ -58,10 +58,10 @@ def creator_list(request):
 
 @require_GET
 def creator_export(request):
-    from creators.services.records import creator_csv_export
+    from creators.services.records import COLUMNS, creator_csv_export
 
     _form, _month, qs = _filters(request)
-    return csv_response(creator_csv_export(qs), filename="creators.csv", excel=wants_excel(request))
+    return csv_response(header=COLUMNS, rows=creator_csv_export(qs), filename="creators.csv", excel=wants_excel(request))
 
 
 @require_http_methods(["GET", "POST"])
@@ -204,6 +204,7 @@ def to_call(request):
 
 def _csv_import(request, *, session_key, parse, apply, template_context, done_url, done_message):
     return csv_import_view(request, session_key=session_key, parse=parse, apply=apply, template="creators/import.html",
+                           preview_template="creators/_import_preview.html", preview_context={"kind": template_context["kind"]},
                            context=template_context, done_url=done_url, done_message=done_message, errors=(CreatorError,))
 
 

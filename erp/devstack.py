@@ -240,6 +240,11 @@ def _wait_http(url: str, host: str, timeout: float = 30.0) -> bool:
     return False
 
 
+def web_command(port: int) -> list[str]:
+    """gunicorn.conf.py: workers, timeout and recycling (--max-requests with jitter), as in the image."""
+    return [PY, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "erp.wsgi"]
+
+
 def cmd_run(args) -> int:
     _ensure_system_tools(for_tests=False)
     port = int(os.environ.get("PORT", "8000"))
@@ -257,8 +262,7 @@ def cmd_run(args) -> int:
         say(f"the platform sandbox did not start; see {LOG / 'sandbox.log'}")
         return 1
     manage(env, "seed_demo")
-    _start("web", [PY, "-m", "gunicorn", "erp.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "3",
-                   "--timeout", "120"], env)  # access lines come from Fanout (JSON, erp.logs)
+    _start("web", web_command(port), env)
     _start("worker", [PY, "-m", "celery", "-A", "erp", "worker", "--concurrency", "2"], env)
     _start("beat", [PY, "-m", "celery", "-A", "erp", "beat",
                     "--schedule", str(VAR / "celerybeat-schedule")], env)

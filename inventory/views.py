@@ -125,9 +125,9 @@ def sku_allocation(request, sku_id: int):
 @require_GET
 def sku_export(request):
     from erp.csvutil import csv_response, wants_excel
-    from inventory.services.catalog_csv import sku_csv_export
+    from inventory.services.catalog_csv import COLUMNS, sku_csv_export
 
-    return csv_response(sku_csv_export(), filename="skus.csv", excel=wants_excel(request))
+    return csv_response(header=COLUMNS, rows=sku_csv_export(), filename="skus.csv", excel=wants_excel(request))
 
 
 _IMPORT_MAX_BYTES = 5 * 1024 * 1024

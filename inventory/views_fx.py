@@ -88,4 +88,4 @@ def exchange_rates(request):
 
 @require_GET
 def exchange_rates_export(request):
-    return csv_response(rates_csv_export(), filename=f"exchange-rates-{date.today():%Y%m%d}.csv", excel=wants_excel(request))
+    return csv_response(header=CSV_COLUMNS, rows=rates_csv_export(), filename=f"exchange-rates-{date.today():%Y%m%d}.csv", excel=wants_excel(request))

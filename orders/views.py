@@ -1,8 +1,5 @@
 """Order pages for Operations: list with filters, search, bulk actions and CSV export; detail with
 the timeline; exceptions; the manual order form and the wholesale CSV import."""
-import csv
-import io
-
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,9 +19,6 @@ from orders.services import pipeline
 from orders.services.sla import pack_clock_state, ship_clock_state
 from erp.ids import ids as id_list, whole
 from erp.redirects import safe_next
-
-EXPORT_MAX = 100_000
-
 
 def _filtered(request):
     form = OrderFilterForm(request.GET or None)
@@ -141,18 +135,9 @@ def intake_failure_action(request, failure_id: int):
 
 @require_GET
 def order_export(request):
+    """Every matching order with its lines, streamed (see selectors.order_export_rows)."""
     _form, qs = _filtered(request)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["channel", "order_number", "type", "status", "exception", "creator", "placed_at_utc", "ship_by_utc", "sla", "currency", "total",
-                     "ship_name", "ship_city", "ship_state", "ship_zip", "warehouses", "tracking"])
-    for order in qs.order_by("-placed_at", "-pk").prefetch_related("shipments__warehouse")[:EXPORT_MAX]:
-        shipments = [s for s in order.shipments.all() if s.status != "cancelled"]
-        writer.writerow([order.channel, order.external_id, order.order_type, order.status, order.exception_reason,
-                         order.creator.handle if order.creator else "", order.placed_at.isoformat(), order.ship_by.isoformat() if order.ship_by else "",
-                         order.sla_state, order.currency, f"{order.total:.2f}", order.ship_name, order.ship_city, order.ship_state, order.ship_zip,
-                         " ".join(s.warehouse.code for s in shipments), " ".join(s.tracking_number for s in shipments if s.tracking_number)])
-    return csv_response(out.getvalue(), filename="orders.csv", excel=wants_excel(request))
+    return csv_response(header=selectors.EXPORT_COLUMNS, rows=selectors.order_export_rows(qs), filename="orders.csv", excel=wants_excel(request))
 
 
 @require_GET
@@ -289,6 +274,6 @@ def order_import(request):
 
     return csv_import_view(
         request, session_key="wholesale_import_text", parse=wholesale_csv_parse, apply=wholesale_csv_apply, template="orders/import.html",
-        context={"columns": COLUMNS, "title": _("Import wholesale orders from CSV")}, done_url="orders:index", errors=(OrderError,),
+        preview_template="orders/_import_preview.html", context={"columns": COLUMNS, "title": _("Import wholesale orders from CSV")}, done_url="orders:index", errors=(OrderError,),
         done_message=lambda r: _("Imported %(n)s wholesale order(s); %(s)s already imported were skipped.") % {"n": len(r.orders), "s": len(r.skipped)},
     )

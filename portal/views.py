@@ -1,15 +1,13 @@
 """The creator portal (/portal/): sign-in, dashboard, orders, commissions, statements, the shop
 (catalogue, cart, checkout) and the inbox. Every
 query is filtered by the signed-in account's creator; another creator's object is a 404."""
-import csv
-import io
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.encoding import force_str
@@ -20,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.signin import password_reset_throttle, signin_failures_clear, signin_ip_blocked, signin_locked_response
 from commissions.exceptions import SettlementError
 from commissions.models import Statement, StatementStatus
+from erp.csvutil import csv_response
 from erp.redirects import redirect_next
 from erp.tenancy import seller_site_url
 from portal import selectors
@@ -150,15 +149,11 @@ def orders(request):
     qs = selectors.creator_orders(creator, status=data.get("status", ""), search=data.get("q", ""), since=data.get("since"), until=data.get("until"),
                                   source=data.get("source", ""))
     if request.GET.get("export") == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([_("Order"), _("Channel"), _("Placed"), _("Status"), _("Total"), _("Currency"), _("City"), _("State")])
-        for o in qs.iterator(chunk_size=2000):
-            writer.writerow([o.external_id, o.get_channel_display(), timezone.localtime(o.placed_at).isoformat(timespec="minutes"),
-                             o.get_status_display(), o.total, o.currency, o.ship_city, o.ship_state])
-        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="my-orders.csv"'
-        return response
+        tz = timezone.get_current_timezone()
+        rows = ([o.external_id, o.get_channel_display(), o.placed_at.astimezone(tz).isoformat(timespec="minutes"), o.get_status_display(), o.total,
+                 o.currency, o.ship_city, o.ship_state] for o in qs.iterator(chunk_size=2000))
+        return csv_response(header=[_("Order"), _("Channel"), _("Placed"), _("Status"), _("Total"), _("Currency"), _("City"), _("State")],
+                            rows=rows, filename="my-orders.csv")
     page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

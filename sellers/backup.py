@@ -9,6 +9,10 @@ version is never older than the server's).
   pg_restore runs in one transaction and a failure puts the old schema back.
 - The **whole database** is one pg_dump custom-format file; restoring it (`--clean --if-exists`)
   puts every schema back as it was in the dump.
+- A backup holds everything a seller owns, so only its owner may read it: files are 0600 and the
+  folders we create 0700 (the default `.var/backups` too), whatever the umask. It holds no live
+  sessions and no django-axes lockout rows: their tables come back empty, so a stolen backup
+  signs nobody in and a restore signs everyone out.
 """
 from __future__ import annotations
 
@@ -26,6 +30,10 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
 FORMAT = 1
+# Tables backed up without their rows (pg_dump patterns, per schema): live sessions (a session key
+# is as good as a password) and django-axes' attempts and lockouts (bookkeeping of the moment).
+NO_DATA_TABLES = ("django_session", "axes_*")
+PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
 # Counted into the manifest and checked after a restore.
 COUNTED_TABLES = ("orders_order", "orders_orderline", "orders_shipment", "commissions_journalentry", "commissions_posting",
                   "commissions_commissionline", "commissions_statement", "commissions_payoutbatch", "inventory_sku",
@@ -64,10 +72,40 @@ def _libpq_env() -> dict[str, str]:
     return env
 
 
-def _run(argv: list[str], **kwargs) -> None:
-    done = subprocess.run(argv, env=_libpq_env(), capture_output=True, text=True, **kwargs)
+def _run(argv: list[str], *, stdout=subprocess.PIPE) -> None:
+    done = subprocess.run(argv, env=_libpq_env(), stdout=stdout, stderr=subprocess.PIPE, umask=0o077)
     if done.returncode != 0:
-        raise BackupError(f"{Path(argv[0]).name} failed: {done.stderr.strip()[-2000:]}")
+        raise BackupError(f"{Path(argv[0]).name} failed: {done.stderr.decode(errors='replace').strip()[-2000:]}")
+
+
+def private_dir(path: Path) -> Path:
+    """`path` as a folder only its owner can open: created 0700 with any missing parents (folders
+    that exist already are left as they are; the default backups folder is tightened by the caller)."""
+    path = missing = Path(path)
+    created = []
+    while not missing.exists():
+        created.append(missing)
+        missing = missing.parent
+    for folder in reversed(created):
+        folder.mkdir(mode=PRIVATE_DIR)
+        folder.chmod(PRIVATE_DIR)  # mkdir's mode passes through the umask
+    return path
+
+
+def _private_file(path: Path):
+    """`path` opened for writing, readable by its owner only (also when it existed before)."""
+    private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)
+    return os.fdopen(fd, "wb")
+
+
+def _dump_argv(*schemas: str) -> list[str]:
+    """pg_dump in custom format to stdout, without sessions and lockout rows (see NO_DATA_TABLES)."""
+    argv = [pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-acl"]
+    argv += [f"--schema={schema}" for schema in schemas]
+    argv += [f"--exclude-table-data={schema}.{table}" for schema in (schemas or ("*",)) for table in NO_DATA_TABLES]
+    return argv
 
 
 def table_counts(schema: str) -> dict[str, int]:
@@ -103,16 +141,20 @@ def seller_backup(subdomain: str, path: Path) -> dict:
         }
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "schema.dump"
-        _run([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-acl", f"--schema={seller.schema_name}", f"--file={dump}"])
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(path, "w") as tar:
+        with _private_file(dump) as out:
+            _run(_dump_argv(seller.schema_name), stdout=out)
+        with _private_file(Path(path)) as out, tarfile.open(fileobj=out, mode="w") as tar:
             data = json.dumps(manifest, indent=2).encode()
             info = tarfile.TarInfo("manifest.json")
-            info.size = len(data)
+            info.size, info.mode = len(data), PRIVATE_FILE
             tar.addfile(info, io.BytesIO(data))
-            tar.add(dump, arcname="schema.dump")
+            tar.add(dump, arcname="schema.dump", filter=_private_member)
     return manifest
+
+
+def _private_member(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.mode, info.uid, info.gid, info.uname, info.gname = PRIVATE_FILE, 0, 0, "", ""
+    return info
 
 
 def read_manifest(path: Path) -> dict:
@@ -183,9 +225,9 @@ def seller_restore(path: Path, *, replace: bool = False) -> dict:
 
 
 def database_backup(path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _run([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-acl", f"--file={path}"])
+    """Every schema in one pg_dump file (owner-only, without sessions and lockout rows)."""
+    with _private_file(Path(path)) as out:
+        _run(_dump_argv(), stdout=out)
 
 
 def database_restore(path: Path, *, dbname: str | None = None) -> None:

@@ -21,7 +21,7 @@ from inventory.services.fx import rates_csv_apply, rates_csv_parse, to_base
 from inventory.services.purchasing import purchase_order_create, purchase_order_receive, purchase_order_send
 from sellers.models import Seller, SignupRequest
 from tests.inventory.factories import make_sku, make_warehouses
-from tests.support import PASSWORD, client_for, make_user
+from tests.support import client_for, make_user
 
 UTC = dt_timezone.utc
 LA = zoneinfo.ZoneInfo("America/Los_Angeles")
@@ -158,8 +158,9 @@ def test_exchange_rates_page_adds_a_rate_and_exports_csv_with_an_optional_bom(sh
     assert "Ensure this value is greater than or equal to 0" in refused.content.decode() or "must be a number above zero" in refused.content.decode()
     plain = client.get("/inventory/exchange-rates.csv")
     excel = client.get("/inventory/exchange-rates.csv?excel=1")
-    assert plain.content.startswith(b"date,currency,rate")
-    assert excel.content.startswith("\ufeff".encode()) and b"2026-11-20,CNY,7.1" in excel.content
+    assert plain.getvalue().startswith(b"date,currency,rate")
+    body = excel.getvalue()
+    assert body.startswith("\ufeff".encode()) and b"2026-11-20,CNY,7.1" in body
     # Rates are a money setting (issue 23): Finance keeps them too; Warehouse staff may look, not change; Analysts see nothing.
     assert client_for(alpha, make_user(alpha, role=Role.FINANCE)).get("/inventory/exchange-rates/").status_code == 200
     warehouse = client_for(alpha, make_user(alpha, role=Role.WAREHOUSE))

@@ -124,6 +124,7 @@ def tracking_import(request, warehouse_id: int):
     return csv_import_view(
         request, session_key=f"tracking_import_{warehouse.pk}", parse=partial(tracking_csv_parse, warehouse_id=warehouse.pk),
         apply=partial(tracking_csv_apply, warehouse_id=warehouse.pk), template="warehouses/tracking_import.html",
+        preview_template="warehouses/_tracking_preview.html",
         context={"columns": COLUMNS, "warehouse": warehouse}, done_url=request.path.replace("tracking/", ""), errors=(OrderError, InventoryError),
         done_message=lambda r: _("%(n)s shipment(s) shipped with tracking.") % {"n": len(r.rows)},
     )

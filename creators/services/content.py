@@ -1,8 +1,6 @@
 """Content stats (videos, views, clicks per creator and month) imported from CSV: a preview that
 names every bad row and column, then apply — every row or none. A later import of the same
 creator and month replaces the figures."""
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,7 +13,7 @@ from django.utils.translation import gettext as _
 from creators.exceptions import CreatorError
 from creators.models import ContentStats, Creator
 from creators.services.metrics import month_start
-from erp.csvutil import RowError
+from erp.csvutil import RowError, csv_reader
 from erp.l10n import business_today
 
 COLUMNS = ["handle", "month", "videos", "views", "clicks"]
@@ -32,7 +30,7 @@ class ContentImport:
 
 def content_csv_parse(*, text: str) -> ContentImport:
     result = ContentImport()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv_reader(text)
     header = [(h or "").strip() for h in (reader.fieldnames or [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:

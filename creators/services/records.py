@@ -1,8 +1,7 @@
 """Creating and editing creators, and the creator CSV (export; import in two steps: a preview that
 names every bad row and column, then apply — every row or none)."""
-import csv
-import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -17,7 +16,7 @@ from creators.exceptions import CreatorError
 from creators.models import ChangeSource, Creator, CreatorKind, CreatorStatus, Tier
 from creators.services.policy import rate_outside_band, tier_policy_in_force
 from creators.services.tiers import change_record
-from erp.csvutil import RowError
+from erp.csvutil import RowError, csv_reader
 
 HANDLE_RE = re.compile(r"^[A-Za-z0-9._-]{2,40}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
@@ -122,19 +121,16 @@ class CreatorImport:
     updates: int = 0
 
 
-def creator_csv_export(queryset=None) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
+def creator_csv_export(queryset=None) -> Iterator[list]:
+    """The creators as rows under COLUMNS (read lazily, for erp.csvutil.csv_response); imports back as is."""
     qs = (queryset if queryset is not None else Creator.objects.all()).select_related("owner").order_by("handle")
     for c in qs.iterator(chunk_size=2000):
-        writer.writerow([
+        yield [
             c.handle, c.platform_creator_id, c.display_name, c.kind, c.niche, c.followers, c.country, c.email, c.phone, c.messaging_handle,
             c.start_date.isoformat() if c.start_date else "", c.status, c.tier, c.owner.email if c.owner else "", ";".join(c.tags), c.notes,
             (c.commission_rate_override * PERCENT).quantize(Decimal("0.01")) if c.commission_rate_override is not None else "",
             "yes" if c.override_outside_band else "",
-        ])
-    return out.getvalue()
+        ]
 
 
 def _choice(value: str, choices) -> str | None:
@@ -149,7 +145,7 @@ def creator_csv_parse(*, text: str) -> CreatorImport:
     from accounts.models import User
 
     result = CreatorImport()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv_reader(text)
     header = [(h or "").strip() for h in (reader.fieldnames or [])]
     if "handle" not in header:
         result.errors.append(RowError(1, "handle", _("required column missing")))

@@ -69,6 +69,7 @@ TENANT_APPS = [
     "commissions",
     "bi",
     "portal",
+    "imports",
     # Per-seller periodic tasks live in each schema (TenantAwareDatabaseScheduler reads them all).
     "django_celery_beat",
 ]
@@ -196,7 +197,7 @@ FANOUT_DEFAULT_BUSINESS_TIME_ZONE = "America/Los_Angeles"
 
 # Static --------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -256,6 +257,10 @@ FANOUT_WORKER_HEARTBEAT_S = env.float("FANOUT_WORKER_HEARTBEAT_S", default=10.0)
 FANOUT_RESUME_AFTER_S = env.int("FANOUT_RESUME_AFTER_S", default=120)
 # ... unless more tasks than this wait in the queue: then the workers are behind, not the work lost.
 FANOUT_RESUME_MAX_QUEUED = env.int("FANOUT_RESUME_MAX_QUEUED", default=200)
+
+# A CSV import of more data rows than this is checked and applied by the worker, with a progress
+# page, instead of inside the request (erp/csvimport.py).
+FANOUT_IMPORT_INLINE_ROWS = env.int("FANOUT_IMPORT_INLINE_ROWS", default=500)
 
 # Celery --------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

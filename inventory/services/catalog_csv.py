@@ -1,7 +1,6 @@
 """SKU CSV export and import. Import is two steps: parse (a preview that names every bad row,
 column and reason) and apply (all rows or none, validated again)."""
-import csv
-import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -10,7 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
-from erp.csvutil import RowError
+from erp.csvutil import RowError, csv_reader
 from erp.l10n import seller_base_currency
 from inventory.events import sellable_changed_on_commit
 from inventory.exceptions import InventoryError
@@ -31,17 +30,14 @@ class ImportPreview:
     updates: int = 0
 
 
-def sku_csv_export() -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
+def sku_csv_export() -> Iterator[list]:
+    """The catalogue as rows under COLUMNS (read lazily, for erp.csvutil.csv_response); imports back as is."""
     for sku in SKU.objects.select_related("product__category", "preferred_supplier").order_by("code").iterator(chunk_size=2000):
-        writer.writerow([
+        yield [
             sku.code, sku.title, sku.product.title, sku.product.category.name, sku.weight_grams, sku.default_unit_cost.amount, sku.default_unit_cost.currency,
             sku.safety_stock_units, sku.safety_stock_percent, "true" if sku.is_active else "false",
             sku.preferred_supplier.name if sku.preferred_supplier else "", sku.list_price.amount if sku.list_price is not None else "",
-        ])
-    return out.getvalue()
+        ]
 
 
 INT_MAX = 2_147_483_647  # PositiveIntegerField
@@ -89,7 +85,7 @@ def sku_csv_parse(*, text: str, actor=None) -> ImportPreview:
 
     preview = ImportPreview()
     may_set_prices = _may_set_prices(actor)
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv_reader(text)
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:

@@ -12,8 +12,7 @@ missing; nothing is ever converted silently at a guessed or a later rate.
 """
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -24,7 +23,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
-from erp.csvutil import RowError
+from erp.csvutil import RowError, csv_reader
 from erp.l10n import seller_base_currency
 from inventory.exceptions import InventoryError
 from inventory.models import ExchangeRate
@@ -135,7 +134,7 @@ class RatesPreview:
 def rates_csv_parse(*, text: str) -> RatesPreview:
     """Columns date (YYYY-MM-DD), currency (ISO code), rate (units per 1 base unit)."""
     preview = RatesPreview()
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv_reader(text)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
@@ -189,10 +188,7 @@ def rates_csv_apply(*, text: str, actor=None) -> RatesPreview:
     return preview
 
 
-def rates_csv_export() -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+def rates_csv_export() -> Iterator[list]:
+    """Every rate as rows under CSV_COLUMNS (read lazily, for erp.csvutil.csv_response); imports back as is."""
     for rate in ExchangeRate.objects.order_by("-rate_date", "currency").iterator():
-        writer.writerow([rate.rate_date.isoformat(), rate.currency, format(rate.rate.normalize(), "f")])
-    return out.getvalue()
+        yield [rate.rate_date.isoformat(), rate.currency, format(rate.rate.normalize(), "f")]

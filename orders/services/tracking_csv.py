@@ -1,14 +1,12 @@
 """Tracking numbers from a 3PL as CSV (shipment, carrier, tracking_number): every row is checked
 first; then all shipments ship in one transaction, or none. A row repeating what is already
 recorded is accepted and changes nothing."""
-import csv
-import io
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from erp.csvutil import RowError
+from erp.csvutil import RowError, csv_reader
 from orders.exceptions import OrderError
 from orders.models import Shipment, ShipmentStatus
 
@@ -28,7 +26,7 @@ def _shipment_id(value: str) -> int | None:
 
 def tracking_csv_parse(*, text: str, warehouse_id: int | None = None) -> TrackingImport:
     result = TrackingImport()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv_reader(text)
     header = [(h or "").strip() for h in (reader.fieldnames or [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
@@ -64,12 +62,15 @@ def tracking_csv_parse(*, text: str, warehouse_id: int | None = None) -> Trackin
 
 
 @transaction.atomic
-def tracking_csv_apply(*, text: str, actor=None, warehouse_id: int | None = None) -> TrackingImport:
+def tracking_csv_apply(*, text: str, actor=None, warehouse_id: int | None = None, progress=None) -> TrackingImport:
+    """Ship every row's shipment, or none. `progress(done, total)` is told every 50 rows."""
     from orders.services.pipeline import shipment_ship
 
     result = tracking_csv_parse(text=text, warehouse_id=warehouse_id)
     if result.errors:
         raise OrderError(_("The file has %(n)s problem(s); nothing was imported.") % {"n": len(result.errors)})
-    for row in result.rows:
+    for done, row in enumerate(result.rows):
+        if progress and done % 50 == 0:
+            progress(done, len(result.rows))
         shipment_ship(shipment_id=row["shipment_id"], carrier=row["carrier"], tracking_number=row["tracking_number"], actor=actor)
     return result

@@ -1,8 +1,6 @@
 """Wholesale orders from CSV: one row per order line, rows with the same `order_number` form one
 order. A line without `unit_price` is priced by the buyer's margin plan in force today. A preview names every bad row and column; then every order is created, or none. Order
 numbers already imported are skipped (a re-uploaded file creates nothing twice)."""
-import csv
-import io
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -12,7 +10,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from creators.models import Creator
-from erp.csvutil import RowError
+from erp.csvutil import RowError, csv_reader
 from erp.l10n import business_today, seller_base_currency
 from inventory.models import SKU
 from orders.exceptions import OrderError
@@ -43,7 +41,7 @@ class WholesaleImport:
 
 def wholesale_csv_parse(*, text: str) -> WholesaleImport:
     result = WholesaleImport()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv_reader(text)
     header = [(h or "").strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
@@ -135,11 +133,15 @@ def _price_from_plans(result: WholesaleImport) -> None:
 
 
 @transaction.atomic
-def wholesale_csv_apply(*, text: str, actor=None) -> WholesaleImport:
+def wholesale_csv_apply(*, text: str, actor=None, progress=None) -> WholesaleImport:
+    """Every order of the file, or none (OrderError names the count of problems). `progress(done, total)`
+    is told every 50 orders (the worker's progress page)."""
     result = wholesale_csv_parse(text=text)
     if result.errors:
         raise OrderError(_("The file has %(n)s problem(s); nothing was imported.") % {"n": len(result.errors)})
-    for number, entry in result.orders.items():
+    for done, (number, entry) in enumerate(result.orders.items()):
+        if progress and done % 50 == 0:
+            progress(done, len(result.orders))
         order_upsert(Intake(
             channel=Channel.WHOLESALE, external_id=number, order_type=OrderType.WHOLESALE, currency=seller_base_currency(), creator_id=entry["creator_id"], address=entry["address"],
             lines=[IntakeLine(sku=code, quantity=q, unit_price=price, discount=discount) for code, q, price, discount in entry["lines"]],

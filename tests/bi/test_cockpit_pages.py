@@ -39,7 +39,7 @@ def _period(days: int = 60) -> str:
 
 def _csv_rows(response) -> list[dict]:
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    return list(csv.DictReader(io.StringIO(response.content.decode())))
+    return list(csv.DictReader(io.StringIO(response.getvalue().decode())))
 
 
 def test_cockpit_figures_match_the_orders_and_the_commission_ledger(alpha):

@@ -93,7 +93,7 @@ def test_paid_statements_cannot_be_disputed_and_unconfirmed_ones_cannot_be_paid(
         statement_pay(statement_id=bo.pk, reference="X")
     response = finance.post("/commissions/payouts/", {"statement": [ana.pk]})
     batch_url = response["Location"]
-    rows = list(csv.reader(io.StringIO(finance.get(batch_url + "csv/").content.decode())))
+    rows = list(csv.reader(io.StringIO(finance.get(batch_url + "csv/").getvalue().decode())))
     assert rows[0][:6] == ["Batch", "Statement", "Creator", "Name", "Email", "Amount"]
     assert rows[1][1:7] == [ana.number, "ana.statement", "安娜 Ana", "ana@example.com", "120.00", "USD"]
     assert finance.post(batch_url, {"reference": ""}, follow=True).content.decode().count("Enter the payout reference") == 1

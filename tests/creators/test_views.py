@@ -50,7 +50,7 @@ def test_creator_list_filters_sorts_and_paginates_in_few_queries(alpha, roster, 
     assert "30 creators" in beauty and "@roster.01" in beauty and "@roster.02<" not in beauty
     assert "@roster.07" in client.get("/creators/?q=@ROSTER.07").content.decode()
     assert "No creators match" in client.get("/creators/?q=nobody-here").content.decode()
-    csv_text = client.get("/creators/creators.csv?niche=home").content.decode()
+    csv_text = client.get("/creators/creators.csv?niche=home").getvalue().decode()
     assert csv_text.splitlines()[0].startswith("handle,platform_creator_id") and len(csv_text.splitlines()) == 31
 
 

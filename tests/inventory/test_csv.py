@@ -39,10 +39,10 @@ def test_csv_import_previews_then_applies_and_export_round_trips(alpha):
         assert (str(rose.default_unit_cost.currency), str(SKU.objects.get(code="CSV-2").default_unit_cost.currency)) == ("CNY", "USD")
     exported = client.get("/inventory/skus.csv")
     assert exported["Content-Type"].startswith("text/csv")
-    body = exported.content.decode()
+    body = exported.getvalue().decode()
     assert "CSV-2,Lip Tint Berry,Lip Tint,Lip,40,2.3500,USD,0,12.50,true," in body
     assert "Ready: 0 new, 2 updated" in _upload(client, body).content.decode()
-    excel = client.get("/inventory/skus.csv?excel=1").content
+    excel = client.get("/inventory/skus.csv?excel=1").getvalue()
     assert excel.startswith("\ufeff".encode()) and not body.startswith("\ufeff")  # a BOM only when asked for
     assert "Ready: 0 new, 2 updated" in _upload(client, excel.decode("utf-8")).content.decode()
 

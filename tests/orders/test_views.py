@@ -57,7 +57,7 @@ def test_list_filters_searches_and_pins_its_queries(floor, django_assert_num_que
     assert "L-BAD" in ops.get("/orders/?exceptions=on").content.decode()
     found = ops.get("/orders/?q=L-007").content.decode()
     assert "L-007" in found and "L-008" not in found
-    export = ops.get("/orders/export.csv?status=received").content.decode()
+    export = ops.get("/orders/export.csv?status=received").getvalue().decode()
     assert export.count("\n") == 62 and "L-BAD" in export
 
 

@@ -148,3 +148,71 @@ def test_the_whole_database_is_restored_into_an_empty_one(seller_with_history, t
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{target}"')
+
+
+def _dump_sql(dump) -> str:
+    """A pg_dump custom-format file as the SQL it would run (its data included)."""
+    import subprocess
+
+    from sellers.backup import pg_tool
+
+    return subprocess.run([pg_tool("pg_restore"), "--file=-", str(dump)], capture_output=True, text=True, check=True).stdout
+
+
+def _row_count(schema: str, table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{schema}"."{table}"')
+        return cursor.fetchone()[0]
+
+
+def test_backups_are_owner_only_and_hold_no_sessions_or_lockouts(seller_with_history, tmp_path):
+    """A backup found on the server must not be readable by other accounts there, and must not
+    sign anyone in: the Owner's live session and django-axes' lockout rows stay out of it."""
+    import os
+    import stat
+    import tarfile
+
+    seller, before = seller_with_history
+    with tenant_context(seller):
+        owner = User.objects.get(email=f"owner@{seller.subdomain}.test")
+    owner_client = client_for(seller)
+    assert owner_client.post("/login/", {"username": owner.email, "password": PASSWORD}).status_code == 302
+    session_key = owner_client.cookies["sessionid"].value
+    attacker = f"guess.{secrets.token_hex(4)}@nowhere.test"
+    for _ in range(3):
+        client_for(seller).post("/login/", {"username": attacker, "password": "wrong-wrong-wrong"})
+    assert _row_count(seller.schema_name, "django_session") >= 1
+    assert sum(_row_count(seller.schema_name, t) for t in ("axes_accessattempt", "axes_accessfailurelog", "axes_accesslog")) >= 1
+
+    old_umask = os.umask(0o022)  # a usual umask: files 0644, folders 0755 unless we say otherwise
+    try:
+        backup = tmp_path / "new" / "folder" / "seller.tar"
+        call_command("backup", "--seller", seller.subdomain, "--output", str(backup))
+        whole = tmp_path / "whole.dump"
+        whole.write_bytes(b"an older file, world-readable")
+        whole.chmod(0o644)
+        database_backup(whole)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert stat.S_IMODE(backup.parent.stat().st_mode) == 0o700 and stat.S_IMODE(backup.parent.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(whole.stat().st_mode) == 0o600
+
+    with tarfile.open(backup) as tar:
+        assert {m.name: m.mode for m in tar.getmembers()} == {"manifest.json": 0o600, "schema.dump": 0o600}
+        tar.extract("schema.dump", tmp_path, filter="data")
+    for dump in (tmp_path / "schema.dump", whole):
+        sql = _dump_sql(dump)
+        assert "BK-0-0" in sql  # the data is there...
+        assert session_key not in sql and attacker not in sql  # ...but no session and no sign-in attempt
+
+    # Restored, the seller has everything back except sessions: the Owner's old cookie opens nothing.
+    assert owner_client.get("/orders/").status_code == 200
+    seller_restore(backup, replace=True)
+    with tenant_context(seller):
+        assert _fingerprint() == before
+    assert _row_count(seller.schema_name, "django_session") == 0
+    assert _row_count(seller.schema_name, "axes_accessattempt") == 0
+    stale = owner_client.get("/orders/")
+    assert stale.status_code == 302 and "/login/" in stale["Location"]
+    assert client_for(seller).post("/login/", {"username": owner.email, "password": PASSWORD}).status_code == 302

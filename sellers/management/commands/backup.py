@@ -6,7 +6,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from sellers.backup import BackupError, database_backup, seller_backup
+from sellers.backup import (
+    PRIVATE_DIR,
+    BackupError,
+    database_backup,
+    private_dir,
+    seller_backup,
+)
 
 
 class Command(BaseCommand):
@@ -19,6 +25,8 @@ class Command(BaseCommand):
     def handle(self, *args, seller=None, output=None, **options):
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         default_dir = Path(settings.BASE_DIR) / ".var" / "backups"
+        if not output:  # backups made before it was private become so too
+            private_dir(default_dir).chmod(PRIVATE_DIR)
         try:
             if seller:
                 path = Path(output or default_dir / f"{seller}-{stamp}.tar")
