@@ -16,7 +16,6 @@ from gunicorn.glogging import Logger
 
 from erp.logs import RedactFilter
 
-
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 timeout = int(os.environ.get("FANOUT_WEB_TIMEOUT_S", "120"))
 graceful_timeout = 30

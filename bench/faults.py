@@ -43,7 +43,8 @@ import sys
 import threading
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -40,6 +40,7 @@ def main() -> int:
     started = time.perf_counter()
     with scratch_platform("bench_isolation_sweep"):
         from django.db import transaction
+
         from sellers.services import seller_signup
         from tests.sweep import IDENTITIES, sweep, walk, world_build
 

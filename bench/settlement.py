@@ -14,7 +14,8 @@ Last line: lines=<n> seconds=<x> entries=<n> rerun_entries=<n> total_diff=<d>
 import os
 import sys
 import time
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -1,14 +1,15 @@
 from datetime import timedelta
 
 from django import forms
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from bi.selectors import Filters
 from creators.models import Tier
+from erp.ids import whole
 from erp.l10n import business_today
 from orders.models import Channel
 from warehouses.models import Warehouse
-from erp.ids import whole
 
 PERIODS = [("7", _("Last 7 days")), ("30", _("Last 30 days")), ("90", _("Last 90 days")), ("365", _("Last 365 days")),
            ("month", _("This month")), ("last_month", _("Last month")), ("custom", _("Custom dates"))]

@@ -223,10 +223,8 @@ def _label(rows: list[dict], by: str) -> None:
 
 def freshness() -> dict:
     """When the figures were last brought up to date, and how many orders wait for the next refresh."""
-    from bi.models import RefreshRun
+    from bi.models import OrderFact, RefreshRun
     from bi.services.refresh import pending
-
-    from bi.models import OrderFact
 
     last = RefreshRun.objects.order_by("-pk").first()
     left_out = OrderFact.objects.filter(in_base=False).values("order_id").distinct().count()

@@ -44,7 +44,11 @@ def demo_commissions_seed() -> bool:
     from commissions.services.accrual import accrue
     from commissions.services.settlement import period_close
     from commissions.services.statements import (
-        payout_batch_create, payout_batch_paid, statement_approve, statement_confirm, statement_dispute,
+        payout_batch_create,
+        payout_batch_paid,
+        statement_approve,
+        statement_confirm,
+        statement_dispute,
     )
 
     if JournalEntry.objects.exists() or Statement.objects.exists():

@@ -20,8 +20,9 @@ from commissions.models import FeeSchedule, MarginPlan, ProductCommissionRate
 from commissions.services.fees import FeeInput, fee_schedule_end, fee_schedule_save
 from commissions.services.margins import PlanInput, margin_plan_end, margin_plan_save
 from commissions.services.rates import product_rate_save
+from erp.ids import ids as id_list
+from erp.ids import whole
 from erp.l10n import business_today, seller_base_currency
-from erp.ids import ids as id_list, whole
 
 HUNDRED = Decimal(100)
 

@@ -18,8 +18,8 @@ from connectors.models import ChannelAccount, InboxStatus, WebhookEvent
 from connectors.services.stock_sync import stock_reconcile_later
 from erp.ids import ids as id_list
 from erp.outbound import sandbox_url
-from erp.throttle import client_ip
 from erp.redirects import redirect_next
+from erp.throttle import client_ip
 
 log = logging.getLogger("fanout.connectors.webhooks")
 

@@ -10,13 +10,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from creators.models import ContactMethod, ContentStats, Creator, CreatorKind, CreatorStatus, TierChange
+from creators.selectors import this_month
 from creators.services.care import contact_log_add, sample_send
 from creators.services.metrics import add_months, metrics_refresh, month_end
 from creators.services.records import creator_save
 from creators.services.supply import supply_request_submit
 from creators.services.tiers import tier_review_run
 from erp.l10n import business_day_start, business_today
-from creators.selectors import this_month
 
 NICHES = ["Skincare", "Makeup", "Haircare", "Lifestyle", "Wellness"]
 FIRST = ["Mia", "Zoe", "Lily", "Ava", "Chloe", "Emma", "Ruby", "Nora", "Ivy", "Luna", "Jade", "Cora", "Ella", "Maya", "Aria", "Hana"]

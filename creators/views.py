@@ -16,8 +16,8 @@ from creators.services.policy import creator_terms, tier_policy_in_force
 from creators.services.records import creator_save
 from creators.services.tiers import tier_set
 from erp.csvimport import csv_import_view
-from portal.models import CreatorAccount
 from erp.csvutil import csv_response, wants_excel
+from portal.models import CreatorAccount
 
 PAGE_SIZE = 50
 

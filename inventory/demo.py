@@ -6,8 +6,8 @@ from decimal import Decimal
 from django.utils import timezone
 from djmoney.money import Money
 
-from inventory.exceptions import InsufficientStock
 from erp.l10n import business_date_of, business_today
+from inventory.exceptions import InsufficientStock
 from inventory.models import SKU, Category, ExchangeRate, Product, StockMove, Supplier
 from inventory.selectors import Holder
 from inventory.services import allocation_set, reservation_consume, reservation_create, stock_receive

@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from erp.ids import ids as id_list
 from inventory import selectors
 from inventory.exceptions import InventoryError
 from inventory.forms import AdjustmentForm, AllocationForm, ReorderToPOForm, StockFilterForm
@@ -12,7 +13,6 @@ from inventory.selectors import Holder, pool_free, safety_units, sellable_quanti
 from inventory.services import allocation_set, stock_adjust
 from inventory.services.reorder import reorder_alerts_to_purchase_orders
 from warehouses.models import Warehouse
-from erp.ids import ids as id_list
 
 
 @require_GET

@@ -186,9 +186,8 @@ def demo_live_orders_seed(*, count: int = 24, seed: int = 9) -> int:
     """Place `count` orders on the sandbox TikTok shop and take them in through our client; the
     pipeline runs for them in the Celery worker. Returns how many were taken in."""
     from connectors.models import AccountStatus, ChannelAccount, ChannelListing, Platform
-    from orders.services.channels import tiktok_order_sync
-
     from erp.outbound import sandbox_url
+    from orders.services.channels import tiktok_order_sync
 
     account = ChannelAccount.objects.filter(platform=Platform.TIKTOK_SHOP, status=AccountStatus.CONNECTED).order_by("pk").first()
     if account is None or not sandbox_url() or Order.objects.filter(account=account, placed_at__gte=timezone.now() - timedelta(days=1)).exists():

@@ -12,8 +12,8 @@ def _stock_changed(sender, sku_ids, fell=False, **kwargs):
     # Stock arrived or was released: backordered orders waiting for those SKUs try again.
     if fell:
         return
-    from orders.models import Order, OrderStatus
     from orders import tasks
+    from orders.models import Order, OrderStatus
 
     if Order.objects.filter(status=OrderStatus.BACKORDERED, exception_reason="stock_short", lines__sku_id__in=sku_ids).exists():
         tasks.backorders_retry.delay(list(sku_ids))

@@ -3,22 +3,25 @@ the timeline; exceptions; the manual order form and the wholesale CSV import."""
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from creators.models import Creator
 from erp.csvimport import csv_import_view
-from inventory.exceptions import InventoryError
 from erp.csvutil import csv_response, wants_excel
+from erp.ids import ids as id_list
+from erp.ids import whole
 from erp.l10n import business_today, duration_text, seller_base_currency
+from erp.redirects import safe_next
+from inventory.exceptions import InventoryError
 from orders import selectors
 from orders.exceptions import OrderError
 from orders.forms import BulkForm, LineFormSet, ManualOrderForm, OrderFilterForm
 from orders.models import Channel, ExceptionReason, Order, OrderStatus, OrderType
 from orders.services import pipeline
 from orders.services.sla import pack_clock_state, ship_clock_state
-from erp.ids import ids as id_list, whole
-from erp.redirects import safe_next
+
 
 def _filtered(request):
     form = OrderFilterForm(request.GET or None)
@@ -70,7 +73,6 @@ def processing_times(request):
 
     days = int(request.GET.get("days", "30")) if request.GET.get("days", "30") in {str(p) for p in PERIODS} else 30
     from django.core.cache import cache
-
     from django.db.models import Max
 
     # Percentiles over a quarter of a busy shop's orders take a moment: kept for up to 5 minutes per

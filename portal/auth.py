@@ -23,7 +23,6 @@ from django.shortcuts import redirect
 from django.utils import timezone, translation
 
 from erp.l10n import seller_time_zone
-
 from portal.models import CreatorAccount
 
 SESSION_KEY = "_portal_account"

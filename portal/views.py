@@ -23,13 +23,28 @@ from erp.redirects import redirect_next
 from erp.tenancy import seller_site_url
 from portal import selectors
 from portal.auth import (
-    account_from_invite, account_of, axes_credentials, login_redirect_target, portal_public, portal_view, record_failure, reset_tokens,
-    sign_in, sign_out,
+    account_from_invite,
+    account_of,
+    axes_credentials,
+    login_redirect_target,
+    portal_public,
+    portal_view,
+    record_failure,
+    reset_tokens,
+    sign_in,
+    sign_out,
 )
 from portal.forms import AddToCartForm, CheckoutForm, DisputeForm, LoginForm, OrderFilterForm, ResetRequestForm, SetPasswordForm
 from portal.models import CreatorAccount
 from portal.services import (
-    CART_MAX_LINES, PortalError, cart_lines, order_token, portal_accept, portal_order_place, portal_reset, portal_reset_send,
+    CART_MAX_LINES,
+    PortalError,
+    cart_lines,
+    order_token,
+    portal_accept,
+    portal_order_place,
+    portal_reset,
+    portal_reset_send,
 )
 
 PAGE = 25

@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from erp.celery import app
 from sellers.models import Seller
 from sellers.services import public_tenant_ensure, seller_signup
-from erp.celery import app
 from tests.support import PASSWORD, ROOT, subprocess_env
 
 TEST_SELLERS = {"alpha": "Alpha Goods", "beta": "Beta Beauty"}

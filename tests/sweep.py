@@ -35,7 +35,8 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 from http.cookies import SimpleCookie
 
@@ -371,7 +372,7 @@ def world_build(seller, tag: str, *, id_floor: int) -> World:
         account = ChannelAccount.objects.create(platform="tiktok_shop", name=f"{canary} TikTok", shop_id=shop_id, app_key=f"key{id_floor}",
                                                 app_secret=f"secret{id_floor}", access_token="t", api_base_url="http://127.0.0.1:9/tiktok",
                                                 auth_url="http://127.0.0.1:9/auth", status_detail=f"{canary} ok")
-        shopify = ChannelAccount.objects.create(platform="shopify", name=f"{canary} Shopify", shop_id=f"s{id_floor}.myshopify.com",
+        ChannelAccount.objects.create(platform="shopify", name=f"{canary} Shopify", shop_id=f"s{id_floor}.myshopify.com",
                                                 app_secret=f"cs{id_floor}", webhook_secret=f"wh{id_floor}", access_token="t",
                                                 api_base_url="http://127.0.0.1:9/s", auth_url="http://127.0.0.1:9/a")
         listing = ChannelListing.objects.create(account=account, sku=sku, external_product_id=f"P{canary}", external_sku_id=f"T{canary}")

@@ -1,6 +1,4 @@
 """Celery: configuration, and a real worker process writing into the right tenant schema."""
-import subprocess
-import sys
 import time
 import uuid
 
@@ -13,11 +11,10 @@ from accounts.models import Invitation
 from accounts.modules import Role
 from accounts.tasks import invitation_send_email, invitations_expire
 from creators.tasks import metrics_refresh_task, supply_queue_drain_task, tier_changes_apply_task, tier_review_monthly_task
+from erp.celery import app
 from inventory.tasks import reorder_alerts_raise_task
 from orders import tasks as order_tasks
-from erp.celery import app
 from sellers.models import Seller
-from tests.support import ROOT, subprocess_env
 
 
 def test_tasks_are_named_json_only_late_acked_and_time_limited():

@@ -2,12 +2,13 @@
 exchange rates, deadlines, CSV for Excel, PDFs with Chinese glyphs, browser defaults at sign-up."""
 import io
 import zoneinfo
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.template import Context, Template
+from django.test import Client
 from django.utils import timezone, translation
 from django_tenants.utils import schema_context, tenant_context
 from djmoney.money import Money

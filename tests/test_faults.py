@@ -11,8 +11,21 @@ from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
 from bench.faults import (
-    SETTLE_BEAT_TASKS, Beat, Chaos, Cluster, burst, history_seed, last_month, orders_settled, pay_all, period_state, ship_and_deliver, shipping_done,
-    shop_setup, tally, wait_until,
+    SETTLE_BEAT_TASKS,
+    Beat,
+    Chaos,
+    Cluster,
+    burst,
+    history_seed,
+    last_month,
+    orders_settled,
+    pay_all,
+    period_state,
+    ship_and_deliver,
+    shipping_done,
+    shop_setup,
+    tally,
+    wait_until,
 )
 from commissions.models import Statement, StatementStatus
 from erp.celery import app

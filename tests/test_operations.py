@@ -16,8 +16,6 @@ from erp.celery import app
 from tests.support import ROOT, free_port, start_web_server, subprocess_env, wait_for
 
 
-
-
 def _json_lines(output: str) -> list[dict]:
     lines = []
     for line in output.splitlines():

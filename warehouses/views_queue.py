@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from erp.csvimport import csv_import_view
+from erp.ids import ids as id_list
+from erp.ids import whole
 from erp.pdf import render_pdf
 from inventory.exceptions import InventoryError
 from orders.exceptions import OrderError
@@ -19,7 +21,6 @@ from orders.models import Shipment, ShipmentStatus
 from orders.selectors import warehouse_queue
 from orders.services.pipeline import shipment_pack, shipment_ship, shipments_pick
 from warehouses.models import Warehouse
-from erp.ids import ids as id_list, whole
 
 
 @require_GET

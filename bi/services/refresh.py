@@ -8,8 +8,8 @@ rolls the batch back, dirty marks included, so the next run does it again. One r
 time per seller (an advisory lock); a second one finds the lock taken and leaves the work to it."""
 import logging
 import time
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import connection, transaction
 

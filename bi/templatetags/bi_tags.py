@@ -1,11 +1,11 @@
 from decimal import ROUND_HALF_UP, Decimal
 
-CENT = Decimal("0.01")
-
 from django import template
 from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+
+CENT = Decimal("0.01")
 
 register = template.Library()
 

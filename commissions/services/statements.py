@@ -13,7 +13,13 @@ from django.utils.translation import gettext as _
 from commissions.events import statement_paid, statements_issued
 from commissions.exceptions import SettlementError
 from commissions.models import (
-    Adjustment, EntryKind, PayoutBatch, SettlementPeriod, Statement, StatementEvent, StatementStatus,
+    Adjustment,
+    EntryKind,
+    PayoutBatch,
+    SettlementPeriod,
+    Statement,
+    StatementEvent,
+    StatementStatus,
 )
 from commissions.services.ledger import post
 

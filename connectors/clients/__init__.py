@@ -1,7 +1,15 @@
 """HTTP clients for the platforms, one module each, all built on `base.ApiClient`."""
 from connectors.clients.base import (
-    ApiClient, ChannelAuthError, ChannelError, ChannelRateLimited, ChannelRequestError, ChannelResponseError,
-    ChannelTokenError, ChannelTransientError, StockItem, Tokens,
+    ApiClient,
+    ChannelAuthError,
+    ChannelError,
+    ChannelRateLimited,
+    ChannelRequestError,
+    ChannelResponseError,
+    ChannelTokenError,
+    ChannelTransientError,
+    StockItem,
+    Tokens,
 )
 
 __all__ = [

@@ -11,7 +11,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from connectors.clients.base import (
-    ApiClient, ChannelAuthError, ChannelRateLimited, ChannelRequestError, ChannelTokenError, StockItem, Tokens,
+    ApiClient,
+    ChannelAuthError,
+    ChannelRateLimited,
+    ChannelRequestError,
+    ChannelTokenError,
+    StockItem,
+    Tokens,
 )
 from erp.ids import whole
 from erp.outbound import reply_summary, reply_text

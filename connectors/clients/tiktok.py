@@ -5,7 +5,8 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from connectors.clients.base import ApiClient, ChannelAuthError, ChannelRequestError, ChannelTokenError, StockItem, Tokens
 from erp.outbound import reply_text

@@ -198,9 +198,8 @@ class ReconcileOutcome:
 def stock_reconcile(*, account_id: int, sku_ids=None) -> ReconcileOutcome:
     """Read the shop's own quantities back, record them, and push our number wherever the shop
     shows something else (drift from a lost change or an edit made on the platform)."""
-    from inventory.selectors import Holder, sellable_quantities
-
     from connectors.services.accounts import account_mark_needs_reauth, client_for
+    from inventory.selectors import Holder, sellable_quantities
 
     outcome = ReconcileOutcome()
     account = ChannelAccount.objects.filter(pk=account_id).first()

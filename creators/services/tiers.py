@@ -16,8 +16,7 @@ from datetime import date, timedelta
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from creators.exceptions import CreatorError

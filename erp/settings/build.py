@@ -8,4 +8,4 @@ for _name, _stand_in in (("DJANGO_SECRET_KEY", "image-build-only-never-serve-wit
                          ("FANOUT_CREDENTIALS_KEYS", "image-build-only"), ("DJANGO_ALLOWED_HOSTS", "localhost")):
     os.environ.setdefault(_name, _stand_in)
 
-from .production import *
+from .production import *  # noqa: E402,F403

@@ -1,6 +1,7 @@
-from .local import *  # noqa: F401,F403
-from .base import env
 from erp.logs import logging_config
+
+from .base import env
+from .local import *  # noqa: F401,F403
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -2,8 +2,8 @@
 import threading
 from contextlib import nullcontext
 
-from django.conf import settings
 import psycopg
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils.translation import gettext as _
 from djmoney.money import Money

@@ -1,7 +1,8 @@
 """Fetch orders from the connected shops and upsert them: TikTok Shop and Shopify when their
 webhooks say an order changed, Amazon by polling (it has no order webhooks for us)."""
 import logging
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.utils.translation import gettext as _
 

@@ -16,13 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
+from erp.ids import whole
 from inventory.models import SKU
 from orders.exceptions import IntakeRejected
 from orders.models import Channel, ExceptionReason, Order, OrderLine, OrderStatus, OrderType
-from orders.services.pipeline import note, order_cancel, order_deliver, park, pipeline_later, transition
 from orders.services.address import state_code
+from orders.services.pipeline import note, order_cancel, order_deliver, park, pipeline_later, transition
 from orders.services.sla import deadlines_set, sla_state_of
-from erp.ids import whole
 
 ADDRESS_FIELDS = ("ship_name", "ship_phone", "ship_line1", "ship_line2", "ship_city", "ship_state", "ship_zip", "ship_country")
 

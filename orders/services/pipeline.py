@@ -17,19 +17,28 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from erp.ids import whole
 from inventory.exceptions import InsufficientStock, InventoryError
 from inventory.models import Reservation, ReservationStatus
 from inventory.selectors import Holder
 from orders.events import shipment_shipped
 from orders.exceptions import OrderError
 from orders.models import (
-    OPEN_STATUSES, Channel, ExceptionReason, Order, OrderEvent, OrderLine, OrderStatus, OrderType, Shipment, ShipmentLine,
+    OPEN_STATUSES,
+    Channel,
+    ExceptionReason,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    OrderType,
+    Shipment,
+    ShipmentLine,
     ShipmentStatus,
 )
 from orders.services.address import address_check
 from orders.services.routing import route_plan, warehouses_by_distance
 from orders.services.sla import sla_state_of
-from erp.ids import whole
 
 log = logging.getLogger("fanout.orders")
 

@@ -62,8 +62,9 @@ def test_times_are_shown_in_the_users_time_zone(alpha):
         user.save()
     html = client_for(alpha, user).get("/account/preferences/").content.decode()
     assert "Times are shown in Asia/Shanghai" in html
-    from django.utils import timezone
     import zoneinfo
+
+    from django.utils import timezone
 
     shanghai_hour = timezone.now().astimezone(zoneinfo.ZoneInfo("Asia/Shanghai")).strftime("%-I")
     assert "It is now " in html and shanghai_hour in html.split("It is now", 1)[1][:40]

@@ -4,8 +4,8 @@ import re
 import secrets
 
 import pytest
-from playwright.sync_api import expect
 from django_tenants.utils import schema_context, tenant_context
+from playwright.sync_api import expect
 
 from accounts.models import User
 from accounts.modules import Role

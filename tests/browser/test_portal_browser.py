@@ -2,7 +2,8 @@
 confirms their statement, buys stock at their wholesale price and sees the order ship — with a real
 web server, a real Celery worker running the pipeline and the notification email."""
 import re
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest

@@ -1,7 +1,8 @@
 """Distributors' margin plans: they buy at list price less their discount; a wholesale order is
 priced by the plan; on orders they sell on at retail that we ship we owe them the sale less the
 plan price, accrued, clawed back and settled like a commission."""
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
@@ -98,7 +99,7 @@ def test_dropship_sales_earn_the_sale_less_plan_price_wholesale_earns_nothing_an
 def test_wholesale_import_and_manual_order_take_the_plan_price_or_name_what_is_missing(plan_shop, alpha):
     from tests.orders.test_views import _upload
 
-    dist, sku = plan_shop["dist"], plan_shop["sku"]
+    dist = plan_shop["dist"]
     ops = client_for(alpha, make_user(alpha, role=Role.OPERATIONS))
     header = "order_number,creator_handle,sku,quantity,unit_price,discount,ship_name,ship_line1,ship_line2,ship_city,ship_state,ship_zip,ship_country,ship_phone"
     rows = [header, "W-1,dana.dist,MP-1,10,,,Dana Shop,1 Main St,,,NY,10118,US,", "W-1,dana.dist,MP-1,2,18.00,,Dana Shop,1 Main St,,,NY,10118,US,"]

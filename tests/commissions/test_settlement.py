@@ -1,6 +1,7 @@
 """Accrual, clawback, statements and payouts: a creator's money from delivery to payout and back,
 checked against the ledger's invariants after every step."""
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,11 @@ from commissions.services.checks import ledger_problems
 from commissions.services.ledger import creator_balance
 from commissions.services.settlement import period_close
 from commissions.services.statements import (
-    payout_batch_create, payout_batch_paid, statement_approve, statement_confirm, statement_pay,
+    payout_batch_create,
+    payout_batch_paid,
+    statement_approve,
+    statement_confirm,
+    statement_pay,
 )
 from orders.models import Order, OrderLine, OrderStatus
 from tests.creators.factories import make_creator

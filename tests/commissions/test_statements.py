@@ -4,7 +4,8 @@ closes at the same moment making one set of statements."""
 import csv
 import io
 import threading
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest

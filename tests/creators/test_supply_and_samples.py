@@ -7,10 +7,10 @@ from django_tenants.utils import tenant_context
 
 from creators.exceptions import CreatorError
 from creators.models import ContactMethod, SupplyRequest, SupplyStatus
-from creators.services.care import contact_log_add, sample_send
-from creators.services.supply import sku_cover, supply_queue_drain, supply_request_cancel, supply_request_submit
 from creators.selectors import supply_queue, this_month, to_call
+from creators.services.care import contact_log_add, sample_send
 from creators.services.policy import tier_policy_in_force
+from creators.services.supply import sku_cover, supply_queue_drain, supply_request_cancel, supply_request_submit
 from inventory.models import MoveKind, Reservation, StockMove
 from inventory.selectors import Holder
 from inventory.services import reservation_consume, reservation_create

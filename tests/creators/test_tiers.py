@@ -7,10 +7,10 @@ from django_tenants.utils import tenant_context
 from commissions.periods import period_for_day
 from creators.exceptions import CreatorError
 from creators.models import ContentStats, CreatorStatus, Decision, ProposalKind, TierChange
+from creators.selectors import proposal_reason, this_month
 from creators.services.metrics import add_months, metrics_refresh
 from creators.services.policy import BandInput, Metrics, bands_of, creator_terms, tier_for, tier_policy_in_force, tier_policy_save
 from creators.services.tiers import review_items_decide, tier_changes_apply, tier_review_run
-from creators.selectors import proposal_reason, this_month
 from erp.l10n import business_today
 from tests.creators.factories import add_orders, make_creator
 from tests.inventory.factories import make_sku

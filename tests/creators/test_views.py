@@ -6,8 +6,8 @@ from django_tenants.utils import tenant_context
 
 from accounts.modules import Role
 from creators.models import ContentStats, Creator, Decision, TierChange, TierPolicy, TierReviewItem
-from creators.services.metrics import add_months, metrics_refresh
 from creators.selectors import this_month
+from creators.services.metrics import add_months, metrics_refresh
 from tests.creators.factories import add_orders, make_creator
 from tests.inventory.factories import make_sku, make_warehouses, receive
 from tests.support import client_for, make_user

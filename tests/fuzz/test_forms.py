@@ -2,9 +2,10 @@
 URL resolver and the pages' links, then posted with the right field names and hostile values.
 Never a 500; a refused post shows why (form errors or a message) and writes nothing."""
 import re
-from datetime import date, datetime, timedelta, timezone as dt_timezone
-from decimal import Decimal
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -15,8 +16,8 @@ from django.test import Client
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from djmoney.money import Money
 from django_tenants.utils import tenant_context
+from djmoney.money import Money
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,8 +37,8 @@ from orders.services.pipeline import order_pipeline
 from portal.auth import reset_tokens
 from portal.models import CreatorAccount
 from portal.services import portal_accept
-from tests.fuzz.support import count_case, field_errors_in, fuzz_settings, garbage, messages_in, table_writes, written_since
 from tests.creators.factories import make_creator
+from tests.fuzz.support import count_case, field_errors_in, fuzz_settings, garbage, messages_in, table_writes, written_since
 from tests.inventory.factories import make_sku, make_warehouses, receive
 from tests.orders.factories import place
 from tests.portal.test_portal import GOOD, _sign_in, _world

@@ -8,9 +8,7 @@ import time
 from datetime import timedelta
 
 import httpx
-import pytest
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from connectors.models import InboxStatus, WebhookEvent
 from connectors.services import webhook_process
@@ -19,20 +17,8 @@ from orders.models import Channel, ExceptionReason, Order, OrderStatus, SlaState
 from orders.services.channels import amazon_poll, shopify_order_sync
 from orders.services.pipeline import order_pipeline, shipment_pack, shipment_ship, tracking_push
 from orders.services.sla import sla_refresh, sla_state_of
-from tests.connectors.factories import amazon_seller, shopify_shop, tiktok_shop
-from tests.inventory.factories import make_sku, make_warehouses, receive
+from tests.connectors.factories import amazon_seller, shopify_shop
 from tests.support import client_for
-
-
-@pytest.fixture
-def shop(alpha, sandbox):
-    url, _store = sandbox
-    with tenant_context(alpha):
-        warehouses = make_warehouses()
-        sku = make_sku("VIRAL-1")
-        receive(sku, warehouses["LA"], 20)
-        account, remote = tiktok_shop(url, skus=[sku])
-        yield {"url": url, "account": account, "remote": remote, "sku": sku, "seller": alpha, "wh": warehouses}
 
 
 def _deliver(shop, event_id: str, type_: int, data: dict):

@@ -11,7 +11,7 @@ from connectors.models import InboxStatus, WebhookEvent
 from orders.models import Channel, IntakeFailure, IntakeFailureReason, Order
 from orders.services.channels import amazon_poll
 from tests.connectors.factories import amazon_seller, shopify_shop
-from tests.orders.test_intake import _buy, _deliver, shop  # noqa: F401 — `shop`: alpha with a sandbox TikTok shop
+from tests.orders.test_intake import _buy, _deliver
 from tests.support import client_for, make_user
 
 

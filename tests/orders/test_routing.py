@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from django_tenants.utils import tenant_context
 
-from inventory.models import Reservation, ReservationStatus, SKU
-from orders.models import ExceptionReason, OrderStatus, Shipment
+from inventory.models import SKU, Reservation, ReservationStatus
+from orders.models import ExceptionReason, OrderStatus
 from orders.services.pipeline import order_cancel, order_pipeline, order_return, shipment_pack, shipment_ship
 from tests.inventory.factories import make_sku, make_warehouses, receive
 from tests.orders.factories import place

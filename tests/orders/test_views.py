@@ -4,10 +4,10 @@ from django_tenants.utils import tenant_context
 
 from accounts.modules import Role
 from inventory.models import SKU
-from orders.models import Channel, ExceptionReason, Order, OrderStatus, Shipment, ShipmentStatus
+from orders.models import Channel, Order, OrderStatus, Shipment, ShipmentStatus
 from orders.services.pipeline import order_pipeline
 from tests.inventory.factories import make_sku, make_warehouses, receive
-from tests.orders.factories import ADDRESSES, place
+from tests.orders.factories import place
 from tests.support import client_for, make_user
 
 

@@ -1,7 +1,8 @@
 """The creator portal: invitation, sign-in apart from staff, lockout and reset, the creator's own
 dashboard, orders, commissions and statements, and a sweep proving nobody sees anyone else's."""
 import re
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest

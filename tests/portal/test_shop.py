@@ -2,7 +2,8 @@
 take, the order runs through the normal pipeline, and they hear in the portal and by email when it
 ships, when a statement is issued and when it is paid."""
 import re
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest

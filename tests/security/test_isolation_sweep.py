@@ -9,7 +9,18 @@ from django.http import HttpResponse, HttpResponseRedirect
 
 from accounts.modules import Module, Role
 from tests.sweep import (
-    ANONYMOUS, CREATOR, IDENTITIES, PUBLIC, Probe, Route, body_text, judge, sweep, walk, world_build, world_release,
+    ANONYMOUS,
+    CREATOR,
+    IDENTITIES,
+    PUBLIC,
+    Probe,
+    Route,
+    body_text,
+    judge,
+    sweep,
+    walk,
+    world_build,
+    world_release,
 )
 
 # Patterns the walker must find, one or more per area; if it stops walking includes, this fails.

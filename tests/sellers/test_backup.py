@@ -1,7 +1,8 @@
 """Backups: one seller's schema backed up, the seller deleted, restored — every order, ledger entry
 and statement is back, the staff can sign in and see them; the whole database too."""
 import secrets
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import psycopg
@@ -18,10 +19,10 @@ from orders.models import Order, OrderLine
 from sellers.backup import BackupError, database_backup, database_restore, seller_backup, seller_restore
 from sellers.models import Seller
 from sellers.services import seller_signup
+from tests import support
 from tests.commissions.test_settlement import delivered_order
 from tests.creators.factories import make_creator
 from tests.inventory.factories import make_sku
-from tests import support
 from tests.support import PASSWORD, client_for
 
 UTC = dt_timezone.utc
