@@ -38,6 +38,8 @@ HOSTILE = ("=", "+", "-", "@", "\t", "\r")
 # own codes rather than anyone's text (a currency picked from a list, the stage names the cockpit
 # rolls up by), which pages read as keys.
 NOT_PLANTED = re.compile(r"password|token|secret|key|hash|salt|(^|_)currency$|^stage$")
+# Tables the database itself keeps unchanged (the audit log refuses UPDATE: accounts' trigger).
+UNCHANGEABLE_TABLES = {"accounts_auditevent"}
 PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 EXPORT_LINK = re.compile(r"export|\.csv|/csv/")
 # Exports the crawl must find (path, export= value): if it stops finding them, it stops checking them.
@@ -63,7 +65,8 @@ def plant_hostile_text(seller) -> list[str]:
     planted = []
     with tenant_context(seller), connection.cursor() as cursor:
         for model in apps.get_models():
-            if model._meta.app_label not in _seller_apps() or model._meta.proxy or not model._meta.managed:
+            if (model._meta.app_label not in _seller_apps() or model._meta.proxy or not model._meta.managed
+                    or model._meta.db_table in UNCHANGEABLE_TABLES):
                 continue
             for field in model._meta.concrete_fields:
                 if (not isinstance(field, models.CharField | models.TextField) or field.choices or field.primary_key
