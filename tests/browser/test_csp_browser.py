@@ -48,8 +48,5 @@ def test_pages_work_under_the_content_security_policy(web_server, browser):
         assert not violations, "\n".join(violations)
     finally:
         context.close()
-        with tenant_context(alpha):
-            from accounts.models import AuditEvent
-
-            AuditEvent.objects.filter(target_id=str(user.pk), target_type="accounts.user").delete()
-            User.objects.filter(pk=user.pk).delete()
+        with tenant_context(alpha):  # audit events name this user for good: deactivate, not delete
+            User.objects.filter(pk=user.pk).update(is_active=False)
