@@ -34,7 +34,9 @@ def csv_import_view(request, *, session_key, parse, apply, template, preview_tem
                     preview_context=None):
     context = dict(context)
     preview_context = dict(preview_context or {})
-    job_id = request.POST.get("job") or request.GET.get("job")
+    # A job is followed with GET …?job=<id> and applied with a POST naming it; any other POST (a file sent
+    # from the job page's upload form, or the Apply of a small file's preview shown there) is not about it.
+    job_id = request.POST.get("job") if request.method == "POST" else request.GET.get("job")
     if job_id:
         return _job_page(request, job_id=job_id, session_key=session_key, template=template, context=context, done_url=done_url,
                          done_message=done_message)

@@ -90,6 +90,26 @@ def test_a_checked_job_applies_every_row_once(alpha, settings, url, model, done_
     done = client.get(f"{url}?job={job.pk}").content.decode()
     assert done_text in done
 
+
+def test_a_file_uploaded_from_a_job_page_is_a_new_upload(alpha, settings):
+    """The job page keeps the upload form, which posts to the page's address (…?job=<id>): a file sent
+    from there after the check named its problems is a new upload, not the old job shown again."""
+    settings.FANOUT_IMPORT_INLINE_ROWS = ROWS - 1
+    url = "/inventory/exchange-rates/"
+    client = client_for(alpha, user := make_user(alpha, role=Role.FINANCE))
+    big_bad = "date,currency,rate\n" + "".join(f"2025-02-{n % 28 + 1:02d},{('CNY', 'EUR')[n // 28]},x\n" for n in range(ROWS))
+    client.post(url, {"file": SimpleUploadedFile("big.csv", big_bad.encode(), content_type="text/csv")})
+    with tenant_context(alpha):
+        job = CsvImport.objects.get(created_by=user)
+        assert csv_import_check(job_id=job.pk) == CsvImport.Status.INVALID
+    fixed = "date,currency,rate\n2025-02-01,CNY,7.10\n2025-02-01,EUR,0.92\n"
+    preview = client.post(f"{url}?job={job.pk}", {"file": SimpleUploadedFile("fixed.csv", fixed.encode(), content_type="text/csv")})
+    assert preview.status_code == 200 and "Ready: 2 rates" in preview.content.decode()
+    done = client.post(f"{url}?job={job.pk}", {"apply": "1"}, follow=True)  # the preview's Apply posts to the same address
+    assert "Imported 2 exchange rates." in done.content.decode()
+    with tenant_context(alpha):
+        assert ExchangeRate.objects.filter(rate_date="2025-02-01").count() == 2
+
 URLCONF = "erp.urls_tenants"
 APP_DIRS = ("accounts", "bi", "commissions", "connectors", "creators", "erp", "imports", "inventory", "orders", "portal", "sellers", "warehouses")
 # Where an uploaded file may be read: the one import flow, and the helper it reads the file with.
