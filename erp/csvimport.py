@@ -6,7 +6,8 @@ checks and applies (imports/services.py) while the page shows its progress (`?jo
 same preview, same errors per row and column, same all or nothing.
 
 Each page gives its importer's `parse` and `apply` services (module-level functions, or
-functools.partial of them with JSON keyword arguments, so the worker can run them), the template of
+functools.partial of them with JSON keyword arguments, so the worker can run them; both are told
+who uploads as `actor` when they take it: imports.services.csv_preview), the template of
 the page and the partial that draws a preview (`preview`, `sample` and `preview_context`, which must
 be JSON), and `done_message(result)`, which for a job reads the apply's result as an ImportTally."""
 import csv
@@ -33,7 +34,9 @@ def csv_import_view(request, *, session_key, parse, apply, template, preview_tem
                     preview_context=None):
     context = dict(context)
     preview_context = dict(preview_context or {})
-    job_id = request.POST.get("job") or request.GET.get("job")
+    # A job is followed with GET …?job=<id> and applied with a POST naming it; any other POST (a file sent
+    # from the job page's upload form, or the Apply of a small file's preview shown there) is not about it.
+    job_id = request.POST.get("job") if request.method == "POST" else request.GET.get("job")
     if job_id:
         return _job_page(request, job_id=job_id, session_key=session_key, template=template, context=context, done_url=done_url,
                          done_message=done_message)
@@ -62,7 +65,9 @@ def csv_import_view(request, *, session_key, parse, apply, template, preview_tem
             request.session.pop(session_key, None)
             return redirect(f"{request.path}?job={job.pk}")
         else:
-            preview = parse(text=text)
+            from imports.services import csv_preview
+
+            preview = csv_preview(parse, text=text, actor=request.user)
             if not preview.errors:
                 request.session[session_key] = text
             context.update({"preview_html": render_to_string(preview_template, {"preview": preview, "sample": preview.rows[:20], **preview_context},

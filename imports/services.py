@@ -5,7 +5,10 @@ the person applies it, every row saved or none. For a big file both steps run he
 the request: `csv_import_check` runs the importer's parse and draws its preview; `csv_import_apply`
 runs its apply in one transaction together with the job's DONE, so an import is never half done
 and never recorded as done when it was not. Apply services that take `progress` report it (the page
-shows it from the cache, since the transaction hides the rows until the end).
+shows it from the cache, since the transaction hides the rows until the end). Apply is always told
+who uploads (`actor`); parse is too when it declares `actor` (a preview that depends on the role,
+like the SKU import refusing price changes) — in the request the signed-in person, here the job's
+uploader read afresh, so a role changed since the upload counts.
 
 Steps are claimed with a conditional UPDATE, so a task delivered twice runs once; a claim older
 than the step's time limit belongs to a worker that died, and the step may be taken again."""
@@ -62,6 +65,14 @@ def csv_import_progress(*, job_id: int) -> int | None:
     return min(100, int(100 * done_total[0] / done_total[1]))
 
 
+def csv_preview(parse, *, text: str, actor, options: dict | None = None):
+    """Run an importer's parse on `text` (the preview), telling it who uploads when it takes `actor`."""
+    kwargs = dict(options or {})
+    if "actor" in inspect.signature(parse).parameters:
+        kwargs["actor"] = actor
+    return parse(text=text, **kwargs)
+
+
 def csv_import_start(*, page: str, parse, apply, text: str, rows: int, user, expected_errors=(), preview_template: str,
                      preview_context: dict | None = None) -> CsvImport:
     """Record the upload and queue its check. The person's older jobs on this page go (their files too)."""
@@ -105,7 +116,7 @@ def csv_import_check(*, job_id: int) -> str:
     parse = _importer(job.parse, "_csv_parse")
     try:
         with translation.override(job.language or None):
-            preview = parse(text=job.text, **job.options)
+            preview = csv_preview(parse, text=job.text, actor=job.created_by, options=job.options)
             html = render_to_string(job.preview_template, {"preview": preview, "sample": preview.rows[:20], **job.preview_context})
     except _transient_errors():
         CsvImport.objects.filter(pk=job.pk).update(claimed_at=None)  # the task's retry takes it again

@@ -130,38 +130,18 @@ def sku_export(request):
     return csv_response(header=COLUMNS, rows=sku_csv_export(), filename="skus.csv", excel=wants_excel(request))
 
 
-_IMPORT_MAX_BYTES = 5 * 1024 * 1024
-
-
 @require_http_methods(["GET", "POST"])
 def sku_import(request):
-    """GET: upload form. POST with a file: preview (rows to create/update, every error).
-    POST with `apply`: apply the previewed file (kept in the session), all or nothing."""
+    """Upload → preview (rows to create and update, every error) → apply, all or nothing; a big
+    file is checked and applied by the worker with a progress page (erp/csvimport.py). Both steps
+    know who uploads: a list price changed by a role without the money-settings duty is an error."""
     from accounts.modules import Duty
-    from erp.csvutil import upload_text
+    from erp.csvimport import csv_import_view
     from inventory.services.catalog_csv import COLUMNS, sku_csv_apply, sku_csv_parse
 
-    context = {"columns": COLUMNS, "may_set_prices": request.user.has_duty(Duty.MONEY_SETTINGS)}
-    if request.method == "POST" and request.POST.get("apply"):
-        text = request.session.get("sku_import_text")
-        if not text:
-            messages.error(request, _("Upload the file again; the preview expired."))
-            return redirect("inventory:sku_import")
-        try:
-            preview = sku_csv_apply(text=text, actor=request.user)
-        except InventoryError as exc:
-            messages.error(request, str(exc))
-            return redirect("inventory:sku_import")
-        del request.session["sku_import_text"]
-        messages.success(request, _("Imported: %(c)s new SKUs, %(u)s updated.") % {"c": preview.creates, "u": preview.updates})
-        return redirect("inventory:index")
-    if request.method == "POST":
-        text, error = upload_text(request, max_bytes=_IMPORT_MAX_BYTES)
-        if error:
-            messages.error(request, error)
-        else:
-            preview = sku_csv_parse(text=text, actor=request.user)
-            if not preview.errors:
-                request.session["sku_import_text"] = text
-            context.update({"preview": preview, "sample": preview.rows[:20]})
-    return render(request, "inventory/sku_import.html", context)
+    return csv_import_view(
+        request, session_key="sku_import_text", parse=sku_csv_parse, apply=sku_csv_apply, template="inventory/sku_import.html",
+        preview_template="inventory/_sku_import_preview.html", context={"columns": COLUMNS, "may_set_prices": request.user.has_duty(Duty.MONEY_SETTINGS)},
+        done_url="inventory:index", errors=(InventoryError,),
+        done_message=lambda r: _("Imported: %(c)s new SKUs, %(u)s updated.") % {"c": r.creates, "u": r.updates},
+    )

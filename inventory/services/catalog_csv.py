@@ -165,10 +165,10 @@ def _price_changes(current: tuple | None, new: Decimal, base: str) -> bool:
 
 
 @transaction.atomic
-def sku_csv_apply(*, text: str, actor=None) -> ImportPreview:
+def sku_csv_apply(*, text: str, actor=None, progress=None) -> ImportPreview:
     """Create or update every SKU in the file, or none: any error raises InventoryError with
     the first errors named, and nothing is written. Each list price it changes is audited with
-    the actor."""
+    the actor. `progress(done, total)` is told every 100 rows (the worker's progress page)."""
     from accounts.services import audit_record_many
 
     preview = sku_csv_parse(text=text, actor=actor)
@@ -182,7 +182,9 @@ def sku_csv_apply(*, text: str, actor=None) -> ImportPreview:
     categories = {c.name: c for c in Category.objects.all()}
     products = {(p.category_id, p.title): p for p in Product.objects.all()}
     changed = []
-    for row in preview.rows:
+    for done, row in enumerate(preview.rows, start=1):
+        if progress and done % 100 == 0:
+            progress(done, len(preview.rows))
         category = categories.get(row["category"]) or Category.objects.create(name=row["category"])
         categories[category.name] = category
         product = products.get((category.pk, row["product"])) or Product.objects.create(title=row["product"], category=category)

@@ -172,16 +172,20 @@ def rates_csv_parse(*, text: str) -> RatesPreview:
 
 
 @transaction.atomic
-def rates_csv_apply(*, text: str, actor=None) -> RatesPreview:
-    """All rows or none: any error refuses the whole file. Each changed rate is audited."""
+def rates_csv_apply(*, text: str, actor=None, progress=None) -> RatesPreview:
+    """All rows or none: any error refuses the whole file. Each changed rate is audited with the
+    actor. `progress(done, total)` is told every 100 rows (the worker's progress page)."""
     preview = rates_csv_parse(text=text)
     if preview.errors:
         raise InventoryError(_("Nothing was imported: %(error)s") % {"error": preview.errors[0]})
     before = _rates_before([(day, currency) for day, currency, _value in preview.rows])
+    saved = []
     try:
-        saved = [ExchangeRate.objects.update_or_create(currency=currency, rate_date=day,
-                                                       defaults={"rate": value, "source": "csv", "created_by": actor})[0]
-                 for day, currency, value in preview.rows]
+        for done, (day, currency, value) in enumerate(preview.rows, start=1):
+            if progress and done % 100 == 0:
+                progress(done, len(preview.rows))
+            saved.append(ExchangeRate.objects.update_or_create(currency=currency, rate_date=day,
+                                                               defaults={"rate": value, "source": "csv", "created_by": actor})[0])
     except IntegrityError as exc:  # a concurrent import of the same day
         raise InventoryError(_("Nothing was imported: %(error)s") % {"error": exc}) from None
     _rates_audit(actor, saved, before)

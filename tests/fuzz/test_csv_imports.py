@@ -122,7 +122,7 @@ IMPORTERS = {
     "content": Importer("content", Role.CREATOR_MANAGER, ["handle", "month", "videos", "views", "clicks"], _content_rows, _content_landed,
                         (ContentStats,), lambda w: "/creators/content-stats/import/"),
     "fx": Importer("fx", Role.MANAGER, ["date", "currency", "rate"], _fx_rows, _fx_landed, (ExchangeRate,), lambda w: "/inventory/exchange-rates/",
-                   apply_field={"action": "apply"}, preview_field={"action": "preview"}),
+                   preview_field={"action": "preview"}),
     "tracking": Importer("tracking", Role.WAREHOUSE, ["shipment", "carrier", "tracking_number"], _tracking_rows, _tracking_landed, (Shipment,),
                          lambda w: f"/warehouses/{w['warehouse'].pk}/queue/tracking/"),
     "listings": Importer("listings", Role.MANAGER, ["sku", "platform_product_id", "platform_sku_id"], _listing_rows, _listing_landed,

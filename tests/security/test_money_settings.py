@@ -77,7 +77,7 @@ def _fx_form(client, w, n):
 
 def _fx_csv(client, w, n):
     client.post("/inventory/exchange-rates/", {"action": "preview", "file": _csv("fx.csv", f"date,currency,rate\n2026-01-06,EUR,0.{n:02d}\n")})
-    client.post("/inventory/exchange-rates/", {"action": "apply"})
+    client.post("/inventory/exchange-rates/", {"apply": "1"})
 
 
 def _fee_schedule(client, w, n):
