@@ -25,8 +25,9 @@ run: $(STAMP)
 	@$(VPY) -m erp.devstack run
 
 ## The whole test suite against real PostgreSQL, Redis, a Celery worker and Chromium.
+## make test FAST=1: the daily lane, without the browser and worker-process tests.
 test: $(STAMP)
-	@$(VPY) -m erp.devstack test $(ARGS)
+	@$(VPY) -m erp.devstack test $(if $(FAST),-m "not browser and not worker") $(ARGS)
 
 ## Stop what `make run` started (and the private servers).
 stop:

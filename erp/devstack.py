@@ -371,6 +371,11 @@ def main() -> int:
     p.add_argument("name")
     p.add_argument("bench_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_bench)
+    # What follows `test` and `manage` is pytest's and manage.py's, as given (-m "not browser", -k, --create-db).
+    if len(sys.argv) > 1 and sys.argv[1] == "test":
+        return cmd_test(argparse.Namespace(pytest_args=sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "manage":
+        return cmd_manage(argparse.Namespace(manage_args=sys.argv[2:]))
     args = parser.parse_args()
     return args.func(args)
 
