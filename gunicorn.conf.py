@@ -19,8 +19,12 @@ from erp.logs import RedactFilter
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 timeout = int(os.environ.get("FANOUT_WEB_TIMEOUT_S", "120"))
 graceful_timeout = 30
-max_requests = int(os.environ.get("FANOUT_WEB_MAX_REQUESTS", "1000"))
+max_requests = int(os.environ.get("FANOUT_WEB_MAX_REQUESTS", "5000"))
 max_requests_jitter = int(os.environ.get("FANOUT_WEB_MAX_REQUESTS_JITTER", str(max(1, max_requests // 10))))
+# The application is imported once in the master and the workers are forked from it: a recycled worker
+# is up again in milliseconds instead of importing Django afresh (seconds), so recycling costs a burst
+# nothing. Connections are opened by each worker, after the fork.
+preload_app = True
 # Access lines come from Fanout itself (JSON, with seller and request id; erp.logs): no gunicorn access log.
 accesslog = None
 # The workers' heartbeat files in memory: a container's overlay disk can stall them into timeouts.
